@@ -1,1 +1,20 @@
-export {};
+export { startIdentityProvider } from './identity-provider/start-identity-provider.js';
+export type {
+  GrantType,
+  IdentityProvider,
+  IdentityProviderClient,
+  IdentityProviderInfo,
+  IdentityProviderOptions,
+  SigningAlgorithm,
+  TokenRequestStats,
+} from './identity-provider/start-identity-provider.js';
+export { generateSigningKey, publicJwk } from './identity-provider/keys.js';
+export { startKafka } from './kafka/start-kafka.js';
+export type { KafkaBroker, KafkaOptions } from './kafka/start-kafka.js';
+export type { KafkaInfo } from './kafka/kafka-info.js';
+export { createAcls } from './kafka/acls.js';
+export type { AclBinding, AclOperation } from './kafka/acls.js';
+export { createAdminClient } from './kafka/admin-client.js';
+export { KAFKA_VERSION, resolveKafka } from './kafka/resolve-kafka.js';
+export { freePort } from './free-port.js';
+export { printProgress, silentProgress, type ProgressListener } from './progress.js';

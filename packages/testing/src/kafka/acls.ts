@@ -1,0 +1,57 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runKafkaTool } from './java.js';
+import type { KafkaInfo } from './kafka-info.js';
+
+export type AclOperation =
+  | 'All'
+  | 'Read'
+  | 'Write'
+  | 'Create'
+  | 'Delete'
+  | 'Alter'
+  | 'Describe'
+  | 'ClusterAction'
+  | 'DescribeConfigs'
+  | 'AlterConfigs'
+  | 'IdempotentWrite';
+
+export interface AclBinding {
+  /** e.g. `User:orders-service` (an OAuth client's principal is `User:<sub>`). */
+  principal: string;
+  resourceType: 'topic' | 'group' | 'cluster' | 'transactional-id';
+  /** Ignored for `cluster`. `*` matches every resource. */
+  name?: string;
+  patternType?: 'literal' | 'prefixed';
+  operations: AclOperation[];
+  permission?: 'allow' | 'deny';
+}
+
+const RESOURCE_FLAG = { topic: '--topic', group: '--group', 'transactional-id': '--transactional-id' } as const;
+
+/**
+ * Grants ACLs through the admin (super user) listener with Kafka's own
+ * AclCommand: the native client has no CreateAcls API.
+ */
+export async function createAcls(kafka: KafkaInfo, acls: AclBinding[]): Promise<void> {
+  const commandConfig = join(kafka.dataDir, 'admin-client.properties');
+  writeFileSync(commandConfig, adminClientProperties(kafka), { mode: 0o600 });
+  for (const acl of acls) {
+    const args = ['--bootstrap-server', kafka.bootstrap.admin, '--command-config', commandConfig, '--add', '--force'];
+    args.push(acl.permission === 'deny' ? '--deny-principal' : '--allow-principal', acl.principal);
+    for (const operation of acl.operations) args.push('--operation', operation);
+    if (acl.resourceType === 'cluster') args.push('--cluster');
+    else args.push(RESOURCE_FLAG[acl.resourceType], acl.name ?? '*');
+    if (acl.patternType) args.push('--resource-pattern-type', acl.patternType);
+    await runKafkaTool(kafka.lib, 'org.apache.kafka.tools.AclCommand', args);
+  }
+}
+
+function adminClientProperties(kafka: KafkaInfo): string {
+  return [
+    'security.protocol=SASL_PLAINTEXT',
+    'sasl.mechanism=PLAIN',
+    `sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="${kafka.adminUser.username}" password="${kafka.adminUser.password}";`,
+    '',
+  ].join('\n');
+}

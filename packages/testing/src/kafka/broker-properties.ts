@@ -1,0 +1,114 @@
+export interface BrokerPorts {
+  controller: number;
+  admin: number;
+  oauth: number;
+  oauthSsl: number;
+}
+
+export interface BrokerPropertiesInput {
+  ports: BrokerPorts;
+  logDir: string;
+  adminPassword: string;
+  keystoreFile: string;
+  keystorePassword: string;
+  jwksUri: string;
+  issuer: string;
+  audience: string;
+  /** `connections.max.reauth.ms` on the OAuth listeners; 0 = never re-authenticate. */
+  reauthMs: number;
+  jwksRefreshMs: number;
+  extra: Record<string, string | number | boolean>;
+}
+
+const PLAIN_LOGIN = 'org.apache.kafka.common.security.plain.PlainLoginModule';
+const OAUTH_LOGIN = 'org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule';
+// Without this handler Kafka accepts UNSIGNED tokens: never leave it out.
+const OAUTH_VALIDATOR = 'org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler';
+
+/** server.properties for one combined broker + controller with PLAIN admin and two OAUTHBEARER listeners. */
+export function brokerProperties(input: BrokerPropertiesInput): string {
+  const { ports } = input;
+  const plainJaas = `${PLAIN_LOGIN} required username="admin" password="${input.adminPassword}" user_admin="${input.adminPassword}";`;
+  const oauthListener = (name: string): Record<string, string | number> => ({
+    [`listener.name.${name}.sasl.enabled.mechanisms`]: 'OAUTHBEARER',
+    [`listener.name.${name}.oauthbearer.sasl.jaas.config`]: `${OAUTH_LOGIN} required ;`,
+    [`listener.name.${name}.oauthbearer.sasl.server.callback.handler.class`]: OAUTH_VALIDATOR,
+    [`listener.name.${name}.oauthbearer.connections.max.reauth.ms`]: input.reauthMs,
+  });
+  const properties: Record<string, string | number | boolean> = {
+    'process.roles': 'broker,controller',
+    'node.id': 1,
+    'controller.quorum.voters': `1@127.0.0.1:${ports.controller}`,
+    listeners: [
+      `CONTROLLER://127.0.0.1:${ports.controller}`,
+      `ADMIN://127.0.0.1:${ports.admin}`,
+      `OAUTH://127.0.0.1:${ports.oauth}`,
+      `OAUTH_SSL://127.0.0.1:${ports.oauthSsl}`,
+    ].join(','),
+    'advertised.listeners': [
+      `ADMIN://127.0.0.1:${ports.admin}`,
+      `OAUTH://127.0.0.1:${ports.oauth}`,
+      `OAUTH_SSL://127.0.0.1:${ports.oauthSsl}`,
+    ].join(','),
+    'listener.security.protocol.map': 'CONTROLLER:SASL_PLAINTEXT,ADMIN:SASL_PLAINTEXT,OAUTH:SASL_PLAINTEXT,OAUTH_SSL:SASL_SSL',
+    'controller.listener.names': 'CONTROLLER',
+    'inter.broker.listener.name': 'ADMIN',
+    'sasl.mechanism.controller.protocol': 'PLAIN',
+    'sasl.mechanism.inter.broker.protocol': 'PLAIN',
+    'listener.name.controller.sasl.enabled.mechanisms': 'PLAIN',
+    'listener.name.controller.plain.sasl.jaas.config': plainJaas,
+    'listener.name.admin.sasl.enabled.mechanisms': 'PLAIN',
+    'listener.name.admin.plain.sasl.jaas.config': plainJaas,
+    ...oauthListener('oauth'),
+    ...oauthListener('oauth_ssl'),
+    'listener.name.oauth_ssl.ssl.keystore.type': 'PKCS12',
+    'listener.name.oauth_ssl.ssl.keystore.location': input.keystoreFile,
+    'listener.name.oauth_ssl.ssl.keystore.password': input.keystorePassword,
+    'listener.name.oauth_ssl.ssl.key.password': input.keystorePassword,
+    'sasl.oauthbearer.jwks.endpoint.url': input.jwksUri,
+    'sasl.oauthbearer.jwks.endpoint.refresh.ms': input.jwksRefreshMs,
+    'sasl.oauthbearer.expected.issuer': input.issuer,
+    'sasl.oauthbearer.expected.audience': input.audience,
+    'sasl.oauthbearer.sub.claim.name': 'sub',
+    'sasl.oauthbearer.scope.claim.name': 'scope',
+    'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    'allow.everyone.if.no.acl.found': false,
+    'super.users': 'User:admin',
+    'log.dirs': input.logDir,
+    'auto.create.topics.enable': false,
+    'num.partitions': 1,
+    'offsets.topic.replication.factor': 1,
+    // Fewer internal partitions: a single test broker creates them much faster.
+    'offsets.topic.num.partitions': 5,
+    'transaction.state.log.num.partitions': 5,
+    'transaction.state.log.replication.factor': 1,
+    'transaction.state.log.min.isr': 1,
+    'share.coordinator.state.topic.replication.factor': 1,
+    'share.coordinator.state.topic.min.isr': 1,
+    'group.initial.rebalance.delay.ms': 0,
+    'num.network.threads': 2,
+    'num.io.threads': 4,
+    ...input.extra,
+  };
+  return Object.entries(properties)
+    .map(([key, value]) => `${key}=${String(value)}`)
+    .join('\n')
+    .concat('\n');
+}
+
+export const LOG4J2_PROPERTIES = `status = error
+appender.out.type = Console
+appender.out.name = OUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.out.ref = OUT
+logger.controller.name = org.apache.kafka.controller
+logger.controller.level = WARN
+logger.coordinator.name = org.apache.kafka.coordinator
+logger.coordinator.level = WARN
+logger.state.name = state.change.logger
+logger.state.level = WARN
+logger.clients.name = org.apache.kafka.clients
+logger.clients.level = WARN
+`;

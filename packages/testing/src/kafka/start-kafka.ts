@@ -1,0 +1,209 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../free-port.js';
+import { printProgress, type ProgressListener } from '../progress.js';
+import { createAcls, type AclBinding } from './acls.js';
+import { createAdminClient } from './admin-client.js';
+import { brokerProperties, LOG4J2_PROPERTIES } from './broker-properties.js';
+import { makeBrokerCertificates } from './certificates.js';
+import { runKafkaTool } from './java.js';
+import type { KafkaInfo } from './kafka-info.js';
+import { KAFKA_VERSION, resolveKafka } from './resolve-kafka.js';
+
+export interface KafkaOptions {
+  /** The identity provider whose tokens the OAuth listeners accept. */
+  identityProvider: { issuer: string; jwksUri: string; audience: string };
+  /** `connections.max.reauth.ms` on the OAuth listeners (KIP-368); default 0 = no re-authentication. */
+  reauthMs?: number;
+  /** How often the broker re-reads the JWKS; default 60 s (an unknown `kid` also triggers a read). */
+  jwksRefreshMs?: number;
+  /** Extra `server.properties` entries. */
+  brokerConfig?: Record<string, string | number | boolean>;
+  version?: string;
+  heapMb?: number;
+  startTimeoutMs?: number;
+  onProgress?: ProgressListener;
+}
+
+export interface KafkaBroker extends KafkaInfo {
+  /** Milliseconds from launching the JVM to `Kafka Server started` (last start). */
+  readonly startupMs: number;
+  createAdminClient(): ReturnType<typeof createAdminClient>;
+  createAcls(acls: AclBinding[]): Promise<void>;
+  /** Stops the broker and deletes its data. */
+  stop(): Promise<void>;
+  /** Stops and starts again with the same ports, configuration and data. */
+  restart(): Promise<void>;
+}
+
+/**
+ * Starts one Apache Kafka broker+controller (KRaft) on 127.0.0.1, resolved
+ * from Maven Central, with a PLAIN admin listener and OAUTHBEARER listeners
+ * that validate JWTs against the identity provider's JWKS.
+ */
+export async function startKafka(options: KafkaOptions): Promise<KafkaBroker> {
+  const onProgress = options.onProgress ?? printProgress;
+  const version = options.version ?? KAFKA_VERSION;
+  const lib = await resolveKafka(onProgress, version);
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'stream-app-kafka-'));
+  const adminPassword = randomBytes(12).toString('hex');
+  const certificates = makeBrokerCertificates(dataDir, randomBytes(12).toString('hex'));
+  const ports = { controller: await freePort(), admin: await freePort(), oauth: await freePort(), oauthSsl: await freePort() };
+  const configFile = join(dataDir, 'server.properties');
+  writeFileSync(
+    configFile,
+    brokerProperties({
+      ports,
+      logDir: join(dataDir, 'data'),
+      adminPassword,
+      keystoreFile: certificates.keystoreFile,
+      keystorePassword: certificates.keystorePassword,
+      jwksUri: options.identityProvider.jwksUri,
+      issuer: options.identityProvider.issuer,
+      audience: options.identityProvider.audience,
+      reauthMs: options.reauthMs ?? 0,
+      jwksRefreshMs: options.jwksRefreshMs ?? 60_000,
+      extra: options.brokerConfig ?? {},
+    }),
+    { mode: 0o600 },
+  );
+  writeFileSync(join(dataDir, 'log4j2.properties'), LOG4J2_PROPERTIES);
+
+  const clusterId = randomBytes(16).toString('base64url');
+  onProgress(`formatting KRaft storage in ${dataDir}`);
+  await runKafkaTool(lib, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', configFile]);
+
+  const info: KafkaInfo = {
+    version,
+    bootstrap: {
+      admin: `127.0.0.1:${ports.admin}`,
+      oauth: `127.0.0.1:${ports.oauth}`,
+      oauthSsl: `127.0.0.1:${ports.oauthSsl}`,
+    },
+    caFile: certificates.caFile,
+    adminUser: { username: 'admin', password: adminPassword },
+    dataDir,
+    logFile: join(dataDir, 'server.log'),
+    lib,
+  };
+
+  const launch = { lib, dataDir, configFile, logFile: info.logFile, options, onProgress };
+  let running = await launchBroker(launch);
+  const removeExitHook = killOnExit(() => running.child);
+
+  return {
+    ...info,
+    get startupMs() {
+      return running.startupMs;
+    },
+    createAdminClient: () => createAdminClient(info),
+    createAcls: (acls) => createAcls(info, acls),
+    async stop() {
+      await stopBroker(running.child);
+      removeExitHook();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+    async restart() {
+      await stopBroker(running.child);
+      running = await launchBroker(launch);
+    },
+  };
+}
+
+interface Launch {
+  lib: string;
+  dataDir: string;
+  configFile: string;
+  logFile: string;
+  options: KafkaOptions;
+  onProgress: ProgressListener;
+}
+
+// A shell between us and the JVM stops the broker if this process dies without cleaning up.
+const WATCHDOG = `
+"$@" >>"$STREAM_APP_LOG" 2>&1 &
+broker=$!
+trap 'kill -TERM $broker 2>/dev/null; wait $broker; exit 0' TERM INT
+while kill -0 "$STREAM_APP_PARENT" 2>/dev/null && kill -0 $broker 2>/dev/null; do sleep 1 & wait $!; done
+kill -TERM $broker 2>/dev/null
+wait $broker
+`;
+
+async function launchBroker(launch: Launch): Promise<{ child: ChildProcess; startupMs: number }> {
+  const { options } = launch;
+  const started = Date.now();
+  const logOffset = existsSync(launch.logFile) ? readFileSync(launch.logFile).length : 0;
+  const jvm = [
+    'java',
+    `-Xmx${options.heapMb ?? 512}m`,
+    '-Xms128m',
+    '-XX:+UseG1GC',
+    '-Djava.awt.headless=true',
+    `-Dlog4j2.configurationFile=${join(launch.dataDir, 'log4j2.properties')}`,
+    // Kafka 4 refuses JWKS/token URLs that are not listed here.
+    `-Dorg.apache.kafka.sasl.oauthbearer.allowed.urls=${options.identityProvider.jwksUri}`,
+    '-cp',
+    join(launch.lib, '*'),
+    'kafka.Kafka',
+    launch.configFile,
+  ];
+  mkdirSync(launch.dataDir, { recursive: true });
+  const child = spawn('bash', ['-c', WATCHDOG, 'kafka-watchdog', ...jvm], {
+    detached: true,
+    stdio: 'ignore',
+    env: { ...process.env, STREAM_APP_LOG: launch.logFile, STREAM_APP_PARENT: String(process.pid) },
+  });
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  launch.onProgress(`starting Kafka ${options.version ?? KAFKA_VERSION} broker (log: ${launch.logFile})`);
+
+  const deadline = started + (options.startTimeoutMs ?? 120_000);
+  for (;;) {
+    const log = existsSync(launch.logFile) ? readFileSync(launch.logFile).subarray(logOffset).toString('utf8') : '';
+    if (log.includes('Kafka Server started')) break;
+    if (exited || Date.now() > deadline) {
+      const why = exited ? 'the broker exited during start' : `the broker was not ready within ${deadline - started} ms`;
+      if (!exited) await stopBroker(child);
+      throw new Error(`Kafka did not start: ${why}. Last lines of ${launch.logFile}:\n${tail(log, 40)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const startupMs = Date.now() - started;
+  launch.onProgress(`Kafka is ready in ${(startupMs / 1000).toFixed(1)} s`);
+  return { child, startupMs };
+}
+
+async function stopBroker(child: ChildProcess, timeoutMs = 30_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const pid = child.pid;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  signalGroup(pid, 'SIGTERM');
+  const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), timeoutMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals) {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function killOnExit(current: () => ChildProcess): () => void {
+  const hook = () => {
+    const pid = current().pid;
+    if (pid !== undefined) signalGroup(pid, 'SIGTERM');
+  };
+  process.once('exit', hook);
+  return () => process.off('exit', hook);
+}
+
+function tail(text: string, lines: number): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}

@@ -1,0 +1,38 @@
+import { fileURLToPath } from 'node:url';
+import swc from 'unplugin-swc';
+import { defineConfig } from 'vitest/config';
+
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+
+// SWC instead of esbuild: esbuild cannot emit decorator metadata, which Record decoding relies on.
+export default defineConfig({
+  plugins: [
+    swc.vite({
+      jsc: {
+        parser: { syntax: 'typescript', decorators: true },
+        transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+        target: 'es2022',
+      },
+    }),
+  ],
+  resolve: {
+    alias: {
+      '@stream-app/credentials': src('credentials'),
+      '@stream-app/identity-providers': src('identity-providers'),
+      '@stream-app/core': src('core'),
+      '@stream-app/testing': src('testing'),
+    },
+  },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+    globalSetup: ['./packages/testing/src/vitest/global-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
+    pool: 'forks',
+    env: {
+      // No cloud SDK may probe a metadata address from a test.
+      AWS_EC2_METADATA_DISABLED: 'true',
+      METADATA_SERVER_DETECTION: 'none',
+    },
+  },
+});
