@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
-const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+const src = (path: string) => fileURLToPath(new URL(`./packages/${path}`, import.meta.url));
 
 // SWC instead of esbuild: esbuild cannot emit decorator metadata, which Record decoding relies on.
 export default defineConfig({
@@ -16,12 +16,11 @@ export default defineConfig({
     }),
   ],
   resolve: {
-    alias: {
-      '@stream-app/credentials': src('credentials'),
-      '@stream-app/identity-providers': src('identity-providers'),
-      '@stream-app/core': src('core'),
-      '@stream-app/testing': src('testing'),
-    },
+    // Tests run against the sources, so no build is needed first.
+    alias: [
+      { find: /^@stream-app\/testing\/vitest$/, replacement: src('testing/src/vitest/index.ts') },
+      { find: /^@stream-app\/([a-z-]+)$/, replacement: src('$1/src/index.ts') },
+    ],
   },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],

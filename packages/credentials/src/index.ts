@@ -1,1 +1,2 @@
-export {};
+export { StreamAppError } from './errors.js';
+export type { StreamAppErrorCode, StreamAppErrorOptions } from './errors.js';

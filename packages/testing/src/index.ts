@@ -18,3 +18,5 @@ export { createAdminClient } from './kafka/admin-client.js';
 export { KAFKA_VERSION, resolveKafka } from './kafka/resolve-kafka.js';
 export { freePort } from './free-port.js';
 export { printProgress, silentProgress, type ProgressListener } from './progress.js';
+export { startTestbed, TESTBED_CLIENTS } from './testbed/start-testbed.js';
+export type { Testbed, TestbedInfo, TestbedOptions } from './testbed/start-testbed.js';

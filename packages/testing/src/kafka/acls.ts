@@ -31,19 +31,31 @@ const RESOURCE_FLAG = { topic: '--topic', group: '--group', 'transactional-id': 
 
 /**
  * Grants ACLs through the admin (super user) listener with Kafka's own
- * AclCommand: the native client has no CreateAcls API.
+ * AclCommand: the native client has no CreateAcls API. Bindings that differ
+ * only in their resource share one run of the tool (one JVM start each).
  */
 export async function createAcls(kafka: KafkaInfo, acls: AclBinding[]): Promise<void> {
   const commandConfig = join(kafka.dataDir, 'admin-client.properties');
   writeFileSync(commandConfig, adminClientProperties(kafka), { mode: 0o600 });
+  const runs = new Map<string, string[]>();
   for (const acl of acls) {
-    const args = ['--bootstrap-server', kafka.bootstrap.admin, '--command-config', commandConfig, '--add', '--force'];
-    args.push(acl.permission === 'deny' ? '--deny-principal' : '--allow-principal', acl.principal);
-    for (const operation of acl.operations) args.push('--operation', operation);
-    if (acl.resourceType === 'cluster') args.push('--cluster');
-    else args.push(RESOURCE_FLAG[acl.resourceType], acl.name ?? '*');
-    if (acl.patternType) args.push('--resource-pattern-type', acl.patternType);
-    await runKafkaTool(kafka.lib, 'org.apache.kafka.tools.AclCommand', args);
+    const head = [acl.permission === 'deny' ? '--deny-principal' : '--allow-principal', acl.principal];
+    for (const operation of acl.operations) head.push('--operation', operation);
+    head.push('--resource-pattern-type', acl.patternType ?? 'literal');
+    const key = head.join(' ');
+    const resource = acl.resourceType === 'cluster' ? ['--cluster'] : [RESOURCE_FLAG[acl.resourceType], acl.name ?? '*'];
+    runs.set(key, [...(runs.get(key) ?? head), ...resource]);
+  }
+  for (const args of runs.values()) {
+    await runKafkaTool(kafka.lib, 'org.apache.kafka.tools.AclCommand', [
+      '--bootstrap-server',
+      kafka.bootstrap.admin,
+      '--command-config',
+      commandConfig,
+      '--add',
+      '--force',
+      ...args,
+    ]);
   }
 }
 

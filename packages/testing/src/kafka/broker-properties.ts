@@ -111,4 +111,9 @@ logger.state.name = state.change.logger
 logger.state.level = WARN
 logger.clients.name = org.apache.kafka.clients
 logger.clients.level = WARN
+# Names the check a refused token failed (issuer, audience, expiry, signature).
+logger.oauth.name = org.apache.kafka.common.security.oauthbearer
+logger.oauth.level = DEBUG
+logger.authenticator.name = org.apache.kafka.common.security.authenticator
+logger.authenticator.level = DEBUG
 `;

@@ -9,7 +9,9 @@ export function runKafkaTool(lib: string, mainClass: string, args: string[], tim
       ['-Xmx256m', '-cp', join(lib, '*'), mainClass, ...args],
       { timeout: timeoutMs, maxBuffer: 8 * 1024 * 1024 },
       (error, stdout, stderr) => {
-        if (error) reject(new Error(`${mainClass} failed: ${error.message}\n${stdout}\n${stderr}`.trim()));
+        // Kafka's tools print their whole usage after the reason: keep the reason.
+        const reason = `${stderr}\n${stdout}`.split(/^Option\s+Description/m)[0]?.trim();
+        if (error) reject(new Error(`${mainClass} ${args.join(' ')} failed (${error.code ?? error.signal}): ${reason}`));
         else resolve(stdout);
       },
     );
