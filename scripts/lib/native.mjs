@@ -2,10 +2,11 @@
 // one build per ABI in .cache/native and put the right one in place before a
 // run, so that Node 20 and Node 24 can share one checkout.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { cacheDir } from './cache.mjs';
 import { repoRoot, step, info } from './ui.mjs';
 
 const BINARY = 'confluent-kafka-javascript.node';
@@ -14,7 +15,9 @@ const BINARY = 'confluent-kafka-javascript.node';
 export function nodeHeadersDir(nodeBinary) {
   const prefix = join(dirname(nodeBinary), '..');
   if (!existsSync(join(prefix, 'include', 'node', 'node.h'))) {
-    throw new Error(`no Node headers under ${prefix}/include/node: cannot build the native Kafka client for ${nodeBinary}`);
+    throw new Error(
+      `no Node headers under ${prefix}/include/node: cannot build the native Kafka client for ${nodeBinary}`,
+    );
   }
   return prefix;
 }
@@ -49,7 +52,8 @@ export function ensureNativeClient(nodeBinary) {
   const pkgDir = nativePackageDir();
   const installed = join(pkgDir, 'build', 'Release', BINARY);
   const abi = abiOf(nodeBinary);
-  const cached = join(repoRoot, '.cache', 'native', `abi-${abi}`, BINARY);
+  const { version } = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
+  const cached = cacheDir('native', `kafka-javascript-${version}`, `abi-${abi}`, BINARY);
 
   if (existsSync(installed) && loads(nodeBinary, installed)) {
     if (!existsSync(cached)) {
@@ -69,7 +73,7 @@ export function ensureNativeClient(nodeBinary) {
 function buildInto(nodeBinary, pkgDir, cached, abi) {
   // Built beside the installed package so that its own dependencies (nan) resolve.
   const work = join(dirname(pkgDir), `.build-abi-${abi}`);
-  step(`building the native Kafka client for Node ${abi === '115' ? '20' : `ABI ${abi}`} (a few minutes, once)`, () => {
+  step(`building the native Kafka client for Node ABI ${abi} (about two minutes, once per machine)`, () => {
     rmSync(work, { recursive: true, force: true });
     cpSync(pkgDir, work, {
       recursive: true,

@@ -4,9 +4,7 @@
  * (an unreachable identity provider: yes; a refused credential: no).
  */
 export type StreamAppErrorCode =
-  | 'STREAM_APP_ERR_KAFKA_AUTHENTICATION'
-  | 'STREAM_APP_ERR_KAFKA_AUTHORIZATION'
-  | 'STREAM_APP_ERR_KAFKA_CONNECTION';
+  'STREAM_APP_ERR_KAFKA_AUTHENTICATION' | 'STREAM_APP_ERR_KAFKA_AUTHORIZATION' | 'STREAM_APP_ERR_KAFKA_CONNECTION';
 
 export interface StreamAppErrorOptions {
   retriable?: boolean;

@@ -115,7 +115,9 @@ describe('the broker refuses bad tokens and the client says why', () => {
     expect(error).toBeInstanceOf(StreamAppError);
     const { code, message } = error as StreamAppError;
     expect(code).toBe('STREAM_APP_ERR_KAFKA_AUTHENTICATION');
-    expect(message).toContain(`Kafka at sasl_plaintext://${bootstrap} refused the credentials: {"status":"invalid_token"}`);
+    expect(message).toContain(
+      `Kafka at sasl_plaintext://${bootstrap} refused the credentials: {"status":"invalid_token"}`,
+    );
     expect(message).not.toContain(token);
     // At once, not after the client's 30 s connection timeout.
     expect(Date.now() - started).toBeLessThan(15_000);
@@ -124,11 +126,17 @@ describe('the broker refuses bad tokens and the client says why', () => {
 
   it('refuses a real token issued for another audience', async () => {
     const { access_token } = await clientCredentialsToken(testbed.clients.app, 'urn:kafka:some-other-cluster');
-    await expectRefused(access_token, /Audience \(aud\) claim \[urn:kafka:some-other-cluster\] doesn't contain an acceptable identifier/);
+    await expectRefused(
+      access_token,
+      /Audience \(aud\) claim \[urn:kafka:some-other-cluster\] doesn't contain an acceptable identifier/,
+    );
   });
 
   it('refuses a token from another issuer, even when signed with a trusted key', async () => {
-    await expectRefused(await mint({ iss: 'http://127.0.0.1:1/not-the-issuer' }), /Issuer \(iss\) claim value \(http:\/\/127\.0\.0\.1:1\/not-the-issuer\) doesn't match/);
+    await expectRefused(
+      await mint({ iss: 'http://127.0.0.1:1/not-the-issuer' }),
+      /Issuer \(iss\) claim value \(http:\/\/127\.0\.0\.1:1\/not-the-issuer\) doesn't match/,
+    );
   });
 
   it('refuses an expired token', async () => {
@@ -172,8 +180,12 @@ describe('authorization', () => {
     await producer.disconnect();
     expect(error).toBeInstanceOf(StreamAppError);
     expect((error as StreamAppError).code).toBe('STREAM_APP_ERR_KAFKA_AUTHORIZATION');
-    expect((error as StreamAppError).message).toContain(`User:${testbed.clients.noAcls.clientId} may not Write topic '${topic}'`);
-    expect((error as StreamAppError).message).toContain(`--allow-principal User:no-acls --operation Write --topic ${topic}`);
+    expect((error as StreamAppError).message).toContain(
+      `User:${testbed.clients.noAcls.clientId} may not Write topic '${topic}'`,
+    );
+    expect((error as StreamAppError).message).toContain(
+      `--allow-principal User:no-acls --operation Write --topic ${topic}`,
+    );
   });
 });
 
@@ -181,7 +193,15 @@ describe('authorization', () => {
 async function mint(claims: Record<string, unknown>) {
   const key = idp.signingKey;
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ iss: idp.issuer, aud: idp.audience, sub: testbed.clients.app.clientId, scope: 'kafka', iat: now, exp: now + 300, ...claims })
+  return new SignJWT({
+    iss: idp.issuer,
+    aud: idp.audience,
+    sub: testbed.clients.app.clientId,
+    scope: 'kafka',
+    iat: now,
+    exp: now + 300,
+    ...claims,
+  })
     .setProtectedHeader({ alg: idp.algorithm, kid: key.kid ?? '', typ: 'at+jwt' })
     .sign(await importJWK(key, idp.algorithm));
 }

@@ -1,6 +1,6 @@
 import { StreamAppError } from '@stream-app/credentials';
 
-type LogExtra = Record<string, unknown> | undefined;
+type LogExtra = object | undefined;
 export type KafkaLogSink = (level: 'error' | 'warn' | 'info' | 'debug', message: string, extra?: LogExtra) => void;
 
 interface AuthenticationFailure {
@@ -72,7 +72,11 @@ interface Connectable {
 }
 
 /** Connects a producer, consumer or admin client, failing fast and clearly when authentication is refused. */
-export async function connectClient(client: Connectable, diagnostics: KafkaDiagnostics, bootstrap: string): Promise<void> {
+export async function connectClient(
+  client: Connectable,
+  diagnostics: KafkaDiagnostics,
+  bootstrap: string,
+): Promise<void> {
   const refused = diagnostics.nextAuthenticationFailure().then((failure) => {
     throw authenticationError(failure);
   });
@@ -119,8 +123,15 @@ export function explainKafkaError(error: unknown, context: AuthorizationContext)
     'STREAM_APP_ERR_KAFKA_AUTHORIZATION',
     `${context.principal} may not ${context.operation} ${target}: the broker's ACLs do not allow it. ` +
       `Grant it, e.g. kafka-acls.sh --bootstrap-server <admin listener> ${grant}`,
-    { retriable: false, cause: error, details: { principal: context.principal, operation: context.operation, resourceType: kind.resource, resource: context.resource } },
+    {
+      retriable: false,
+      cause: error,
+      details: {
+        principal: context.principal,
+        operation: context.operation,
+        resourceType: kind.resource,
+        resource: context.resource,
+      },
+    },
   );
 }
-
-

@@ -146,7 +146,7 @@ function createProvider(
 ): Provider {
   const scopes = new Set(['kafka', ...clients.flatMap((client) => client.scopes ?? [])]);
   const provider = new Provider(issuer, {
-    clients: clients.map(toClientMetadata),
+    clients: clients.map((client) => toClientMetadata(client, algorithm)),
     jwks: { keys: keys as never },
     cookies: { keys: [randomBytes(16).toString('hex')] },
     scopes: [...scopes],
@@ -184,7 +184,7 @@ function createProvider(
   return provider;
 }
 
-function toClientMetadata(client: IdentityProviderClient) {
+function toClientMetadata(client: IdentityProviderClient, algorithm: SigningAlgorithm) {
   if (!client.clientSecret && !client.publicKey) {
     throw new Error(`identity provider client ${client.clientId}: give a clientSecret or a publicKey`);
   }
@@ -194,6 +194,8 @@ function toClientMetadata(client: IdentityProviderClient) {
     ...(client.clientSecret ? { client_secret: client.clientSecret } : {}),
     ...(client.publicKey ? { jwks: { keys: [client.publicKey] } } : {}),
     token_endpoint_auth_method: authMethod,
+    // Must match a key the provider has, or ES256-only providers refuse the client.
+    id_token_signed_response_alg: algorithm,
     grant_types: client.grants ?? ['client_credentials'],
     redirect_uris: [],
     response_types: [],

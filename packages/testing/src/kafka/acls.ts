@@ -43,7 +43,8 @@ export async function createAcls(kafka: KafkaInfo, acls: AclBinding[]): Promise<
     for (const operation of acl.operations) head.push('--operation', operation);
     head.push('--resource-pattern-type', acl.patternType ?? 'literal');
     const key = head.join(' ');
-    const resource = acl.resourceType === 'cluster' ? ['--cluster'] : [RESOURCE_FLAG[acl.resourceType], acl.name ?? '*'];
+    const resource =
+      acl.resourceType === 'cluster' ? ['--cluster'] : [RESOURCE_FLAG[acl.resourceType], acl.name ?? '*'];
     runs.set(key, [...(runs.get(key) ?? head), ...resource]);
   }
   for (const args of runs.values()) {

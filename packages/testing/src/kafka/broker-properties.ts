@@ -50,7 +50,8 @@ export function brokerProperties(input: BrokerPropertiesInput): string {
       `OAUTH://127.0.0.1:${ports.oauth}`,
       `OAUTH_SSL://127.0.0.1:${ports.oauthSsl}`,
     ].join(','),
-    'listener.security.protocol.map': 'CONTROLLER:SASL_PLAINTEXT,ADMIN:SASL_PLAINTEXT,OAUTH:SASL_PLAINTEXT,OAUTH_SSL:SASL_SSL',
+    'listener.security.protocol.map':
+      'CONTROLLER:SASL_PLAINTEXT,ADMIN:SASL_PLAINTEXT,OAUTH:SASL_PLAINTEXT,OAUTH_SSL:SASL_SSL',
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'ADMIN',
     'sasl.mechanism.controller.protocol': 'PLAIN',

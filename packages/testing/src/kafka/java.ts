@@ -11,7 +11,8 @@ export function runKafkaTool(lib: string, mainClass: string, args: string[], tim
       (error, stdout, stderr) => {
         // Kafka's tools print their whole usage after the reason: keep the reason.
         const reason = `${stderr}\n${stdout}`.split(/^Option\s+Description/m)[0]?.trim();
-        if (error) reject(new Error(`${mainClass} ${args.join(' ')} failed (${error.code ?? error.signal}): ${reason}`));
+        if (error)
+          reject(new Error(`${mainClass} ${args.join(' ')} failed (${error.code ?? error.signal}): ${reason}`));
         else resolve(stdout);
       },
     );

@@ -30,7 +30,14 @@ export async function resolveKafka(onProgress: ProgressListener, version = KAFKA
   await new Promise<void>((resolve, reject) => {
     const mvn = spawn(
       'mvn',
-      ['-B', '-f', join(home, 'pom.xml'), 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${lib}`],
+      [
+        '-B',
+        '-f',
+        join(home, 'pom.xml'),
+        'dependency:copy-dependencies',
+        '-DincludeScope=runtime',
+        `-DoutputDirectory=${lib}`,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const onLine = (line: string) => {

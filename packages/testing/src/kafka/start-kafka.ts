@@ -52,7 +52,12 @@ export async function startKafka(options: KafkaOptions): Promise<KafkaBroker> {
   const dataDir = mkdtempSync(join(tmpdir(), 'stream-app-kafka-'));
   const adminPassword = randomBytes(12).toString('hex');
   const certificates = makeBrokerCertificates(dataDir, randomBytes(12).toString('hex'));
-  const ports = { controller: await freePort(), admin: await freePort(), oauth: await freePort(), oauthSsl: await freePort() };
+  const ports = {
+    controller: await freePort(),
+    admin: await freePort(),
+    oauth: await freePort(),
+    oauthSsl: await freePort(),
+  };
   const configFile = join(dataDir, 'server.properties');
   writeFileSync(
     configFile,
@@ -166,9 +171,11 @@ async function launchBroker(launch: Launch): Promise<{ child: ChildProcess; star
     const log = existsSync(launch.logFile) ? readFileSync(launch.logFile).subarray(logOffset).toString('utf8') : '';
     if (log.includes('Kafka Server started')) break;
     if (exited || Date.now() > deadline) {
-      const why = exited ? 'the broker exited during start' : `the broker was not ready within ${deadline - started} ms`;
+      const why = exited
+        ? 'the broker exited during start'
+        : `the broker was not ready within ${deadline - started} ms`;
       if (!exited) await stopBroker(child);
-      throw new Error(`Kafka did not start: ${why}. Last lines of ${launch.logFile}:\n${tail(log, 40)}`);
+      throw new Error(`Kafka did not start: ${why}.\n${summarizeLog(log, launch.logFile)}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -204,6 +211,19 @@ function killOnExit(current: () => ChildProcess): () => void {
   return () => process.off('exit', hook);
 }
 
-function tail(text: string, lines: number): string {
-  return text.trimEnd().split('\n').slice(-lines).join('\n');
+/** The broker's errors with their causes first (its shutdown noise buries them), then the last lines of its log. */
+function summarizeLog(log: string, logFile: string): string {
+  const lines = log.trimEnd().split('\n');
+  const errors: string[] = [];
+  lines.forEach((line, index) => {
+    if (errors.length >= 20 || !/^\[[^\]]+\] (ERROR|FATAL) /.test(line)) return;
+    errors.push(line.slice(0, 1000));
+    // The exception and its causes follow on lines of their own; stack frames are left out.
+    for (const next of lines.slice(index + 1, index + 200)) {
+      if (next.startsWith('[')) break;
+      if (!/^\s+at |^\s+\.\.\. \d+ more/.test(next)) errors.push(`    ${next.trim().slice(0, 1000)}`);
+    }
+  });
+  const parts = errors.length > 0 ? [`Errors in ${logFile}:`, ...errors, ''] : [];
+  return [...parts, `Last lines of ${logFile}:`, ...lines.slice(-15)].join('\n');
 }

@@ -1,4 +1,8 @@
-import { startIdentityProvider, type IdentityProvider, type IdentityProviderClient } from '../identity-provider/start-identity-provider.js';
+import {
+  startIdentityProvider,
+  type IdentityProvider,
+  type IdentityProviderClient,
+} from '../identity-provider/start-identity-provider.js';
 import { startKafka, type KafkaBroker, type KafkaOptions } from '../kafka/start-kafka.js';
 import type { KafkaInfo } from '../kafka/kafka-info.js';
 import type { IdentityProviderInfo } from '../identity-provider/start-identity-provider.js';
@@ -91,7 +95,11 @@ async function grantTestbedAcls(kafka: KafkaBroker): Promise<void> {
     { principal: app, resourceType: 'topic', name: '*', operations: ['All'] },
     { principal: app, resourceType: 'group', name: '*', operations: ['All'] },
     { principal: app, resourceType: 'transactional-id', name: '*', operations: ['All'] },
-    { principal: app, resourceType: 'cluster', operations: ['Create', 'Describe', 'IdempotentWrite', 'DescribeConfigs'] },
+    {
+      principal: app,
+      resourceType: 'cluster',
+      operations: ['Create', 'Describe', 'IdempotentWrite', 'DescribeConfigs'],
+    },
     { principal: restricted, resourceType: 'topic', name: '*', operations: ['Read', 'Write', 'Describe'] },
     { principal: restricted, resourceType: 'group', name: '*', operations: ['Read', 'Describe'] },
   ]);

@@ -1,0 +1,65 @@
+// The one test command: lint, format, types, each package's build, then every
+// test against a real broker and identity provider, on Node 20 and Node 24.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureNativeClient } from './lib/native.mjs';
+import { ensureNode24 } from './lib/node24.mjs';
+import { ensurePnpm } from './lib/pnpm.mjs';
+import { bold, fail, repoRoot, step } from './lib/ui.mjs';
+
+const pnpm = ensurePnpm();
+const bin = (name) => join(repoRoot, 'node_modules', '.bin', name);
+const run = (label, command, args, env = process.env) =>
+  step(label, () => {
+    const result = spawnSync(command, args, { cwd: repoRoot, stdio: 'inherit', env });
+    if (result.status !== 0) fail(`${label} failed`);
+  });
+
+run('lint (eslint)', bin('eslint'), ['.', '--max-warnings=0']);
+run('format (prettier --check)', bin('prettier'), ['--check', '.', '--log-level=warn']);
+run('types (tsc)', bin('tsc'), ['-p', 'tsconfig.json']);
+run('build every package on its own', process.execPath, [pnpm, '-r', '--reporter=append-only', 'build']);
+
+const testEnv = {
+  ...process.env,
+  // Cloud SDKs must never probe a metadata address from a test.
+  AWS_EC2_METADATA_DISABLED: 'true',
+  METADATA_SERVER_DETECTION: 'none',
+  // The native client blocks a libuv thread per connecting client; the default 4 is too few for a test run.
+  UV_THREADPOOL_SIZE: '16',
+};
+const vitest = join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs');
+const reports = join(repoRoot, '.cache', 'test-reports');
+mkdirSync(reports, { recursive: true });
+
+const totals = { passed: 0, failed: 0, skipped: 0 };
+function vitestOn(nodeBinary, label) {
+  const report = join(reports, `${label.replace(/\W+/g, '-')}.json`);
+  ensureNativeClient(nodeBinary);
+  const result = spawnSync(
+    nodeBinary,
+    [vitest, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
+    { cwd: repoRoot, stdio: 'inherit', env: testEnv },
+  );
+  if (existsSync(report)) {
+    const json = JSON.parse(readFileSync(report, 'utf8'));
+    totals.passed += json.numPassedTests;
+    totals.failed += json.numFailedTests;
+    totals.skipped += json.numPendingTests + (json.numTodoTests ?? 0);
+  }
+  return result.status === 0;
+}
+
+const node20 = step(`tests on Node ${process.versions.node}`, () =>
+  vitestOn(process.execPath, `node-${process.versions.node}`),
+);
+const node24Binary = ensureNode24();
+const node24 = step('tests on Node 24', () => vitestOn(node24Binary, 'node-24'));
+// Leave node_modules loadable by the Node that runs the rest of the tools.
+ensureNativeClient(process.execPath);
+
+process.stdout.write(
+  `\n${bold('tests')}: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`,
+);
+if (!node20 || !node24 || totals.failed > 0 || totals.passed === 0) process.exit(1);
