@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
 import Provider, { errors } from 'oidc-provider';
 import { generateSigningKey, type SigningAlgorithm } from './keys.js';
+import { memoryAdapterFactory } from './memory-adapter.js';
 
 export type { SigningAlgorithm } from './keys.js';
 
@@ -84,8 +85,9 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
   const port = address.port;
   const issuer = `http://127.0.0.1:${port}`;
 
+  const adapter = memoryAdapterFactory();
   const build = () => {
-    const provider = createProvider(issuer, keys, options.clients, audience, algorithm, lifetime);
+    const provider = createProvider(issuer, keys, options.clients, audience, algorithm, lifetime, adapter);
     handler = provider.callback();
   };
   build();
@@ -143,9 +145,11 @@ function createProvider(
   audience: string,
   algorithm: SigningAlgorithm,
   lifetime: number,
+  adapter: ReturnType<typeof memoryAdapterFactory>,
 ): Provider {
   const scopes = new Set(['kafka', ...clients.flatMap((client) => client.scopes ?? [])]);
   const provider = new Provider(issuer, {
+    adapter,
     clients: clients.map((client) => toClientMetadata(client, algorithm)),
     jwks: { keys: keys as never },
     cookies: { keys: [randomBytes(16).toString('hex')] },
