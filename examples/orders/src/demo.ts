@@ -21,7 +21,7 @@ async function main() {
   say('stream-app demo: identity provider + Kafka broker + an orders worker, all on 127.0.0.1\n');
   const started = Date.now();
   const testbed: Testbed = await startTestbed({ onProgress: (m) => say(`  › ${m}`) });
-  let worker: { stop(): Promise<void> } | undefined;
+  let worker: { stop(): Promise<void> } | undefined = undefined;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
