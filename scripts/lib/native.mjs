@@ -2,7 +2,7 @@
 // one build per ABI in .cache/native and put the right one in place before a
 // run, so that Node 20 and Node 24 can share one checkout.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -81,11 +81,23 @@ function buildInto(nodeBinary, pkgDir, cached, abi) {
       filter: (src) => !src.includes(`${pkgDir}/build`) && !src.includes(`${pkgDir}/node_modules`),
     });
     const nodeGyp = findNodeGyp();
-    execFileSync(nodeBinary, [nodeGyp, 'rebuild', `--jobs=${availableParallelism()}`], {
+    // The compiler's warnings would bury everything else: they go to a log, shown if the build fails.
+    const log = cacheDir('native', `build-abi-${abi}.log`);
+    mkdirSync(dirname(log), { recursive: true });
+    info(`compiler output: ${log}`);
+    const out = openSync(log, 'w');
+    const result = spawnSync(nodeBinary, [nodeGyp, 'rebuild', `--jobs=${availableParallelism()}`], {
       cwd: work,
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', out, out],
       env: nativeBuildEnv(nodeBinary),
     });
+    closeSync(out);
+    if (result.status !== 0) {
+      const tail = readFileSync(log, 'utf8').trimEnd().split('\n').slice(-30).join('\n');
+      throw new Error(
+        `building the native Kafka client failed (exit ${result.status}); last lines of ${log}:\n${tail}`,
+      );
+    }
     mkdirSync(dirname(cached), { recursive: true });
     copyFileSync(join(work, 'build', 'Release', BINARY), cached);
     rmSync(work, { recursive: true, force: true });

@@ -4,7 +4,26 @@
  * (an unreachable identity provider: yes; a refused credential: no).
  */
 export type StreamAppErrorCode =
-  'STREAM_APP_ERR_KAFKA_AUTHENTICATION' | 'STREAM_APP_ERR_KAFKA_AUTHORIZATION' | 'STREAM_APP_ERR_KAFKA_CONNECTION';
+  | 'STREAM_APP_ERR_INVALID_OPTIONS'
+  | 'STREAM_APP_ERR_INSECURE_URL'
+  | 'STREAM_APP_ERR_SSL'
+  | 'STREAM_APP_ERR_TOKEN_ENDPOINT'
+  | 'STREAM_APP_ERR_IDP_UNREACHABLE'
+  | 'STREAM_APP_ERR_INVALID_TOKEN'
+  | 'STREAM_APP_ERR_NO_VALID_TOKEN'
+  | 'STREAM_APP_ERR_JWT_INVALID'
+  | 'STREAM_APP_ERR_JWT_EXPIRED'
+  | 'STREAM_APP_ERR_JWT_NOT_YET_VALID'
+  | 'STREAM_APP_ERR_JWT_ISSUER'
+  | 'STREAM_APP_ERR_JWT_AUDIENCE'
+  | 'STREAM_APP_ERR_JWT_SIGNATURE'
+  | 'STREAM_APP_ERR_JWT_ALGORITHM'
+  | 'STREAM_APP_ERR_JWT_KEY_NOT_FOUND'
+  | 'STREAM_APP_ERR_JWT_SCOPE'
+  | 'STREAM_APP_ERR_JWT_CLAIM'
+  | 'STREAM_APP_ERR_KAFKA_AUTHENTICATION'
+  | 'STREAM_APP_ERR_KAFKA_AUTHORIZATION'
+  | 'STREAM_APP_ERR_KAFKA_CONNECTION';
 
 export interface StreamAppErrorOptions {
   retriable?: boolean;
@@ -25,4 +44,8 @@ export class StreamAppError extends Error {
     this.retriable = options.retriable ?? false;
     this.details = options.details ?? {};
   }
+}
+
+export function invalidOptions(message: string): StreamAppError {
+  return new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', message);
 }

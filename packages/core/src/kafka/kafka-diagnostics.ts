@@ -4,13 +4,18 @@ type LogExtra = object | undefined;
 export type KafkaLogSink = (level: 'error' | 'warn' | 'info' | 'debug', message: string, extra?: LogExtra) => void;
 
 interface AuthenticationFailure {
+  kind: 'sasl' | 'tls';
   broker: string;
   reason: string;
 }
 
-// librdkafka reports a refused SASL handshake only as a log line, e.g.
+// librdkafka reports a refused handshake only as a log line, e.g.
 // "sasl_plaintext://127.0.0.1:9092/bootstrap: SASL authentication error: {"status":"invalid_token"} (after 3ms ...)"
-const SASL_FAILURE = /(\w+:\/\/[^\s/]+)[^:]*: SASL authentication error: (.*?)(?: \(after \d+ms.*)?$/;
+// "sasl_ssl://127.0.0.1:9093/bootstrap: SSL handshake failed: ...certificate verify failed... (after 3ms ...)"
+const FAILURES = [
+  { kind: 'sasl', pattern: /(\w+:\/\/[^\s/]+)[^:]*: SASL authentication error: (.*?)(?: \(after \d+ms.*)?$/ },
+  { kind: 'tls', pattern: /(\w+:\/\/[^\s/]+)[^:]*: SSL handshake failed: (.*?)(?: \(after \d+ms.*)?$/ },
+] as const;
 
 /**
  * A logger for the native client that remembers why authentication failed,
@@ -46,9 +51,10 @@ export class KafkaDiagnostics {
   };
 
   #log(level: 'error' | 'warn' | 'info' | 'debug', message: string, extra: LogExtra) {
-    const match = SASL_FAILURE.exec(message);
-    if (match) {
-      this.#failure = { broker: match[1] ?? 'unknown broker', reason: match[2] ?? 'no reason given' };
+    for (const { kind, pattern } of FAILURES) {
+      const match = pattern.exec(message);
+      if (!match) continue;
+      this.#failure = { kind, broker: match[1] ?? 'unknown broker', reason: match[2] ?? 'no reason given' };
       for (const waiter of this.#waiters.splice(0)) waiter(this.#failure);
     }
     this.#sink?.(level, message, extra);
@@ -56,6 +62,14 @@ export class KafkaDiagnostics {
 }
 
 export function authenticationError(failure: AuthenticationFailure, cause?: unknown): StreamAppError {
+  if (failure.kind === 'tls') {
+    return new StreamAppError(
+      'STREAM_APP_ERR_SSL',
+      `TLS handshake with Kafka at ${failure.broker} failed: ${failure.reason}. ` +
+        "Trust the CA that signed the broker's certificate (createSslContext({ cafile })) and check that the certificate names the host you connect to.",
+      { retriable: false, cause, details: { broker: failure.broker, reason: failure.reason } },
+    );
+  }
   return new StreamAppError(
     'STREAM_APP_ERR_KAFKA_AUTHENTICATION',
     `Kafka at ${failure.broker} refused the credentials: ${failure.reason}. ` +

@@ -1,0 +1,57 @@
+import { decodeJwt } from 'jose';
+import { StreamAppError } from '../errors.js';
+
+/** A bearer token and what is known about it. */
+export interface AccessToken {
+  value: string;
+  /** Absolute expiry, epoch milliseconds. */
+  expiresAt: number;
+  /** The Kafka principal name the token stands for (usually its `sub`). */
+  principal?: string;
+  /** SASL/OAUTHBEARER extensions sent with this token (e.g. Confluent Cloud's logicalCluster). */
+  extensions?: Record<string, string>;
+}
+
+/**
+ * Accepts what a provider returns. A bare string's expiry and principal are
+ * read from its JWT claims (decoded, not verified: the broker verifies);
+ * an opaque string gets `defaultLifetimeMs`.
+ */
+export function toAccessToken(result: AccessToken | string, defaultLifetimeMs: number, now = Date.now()): AccessToken {
+  if (typeof result === 'string') {
+    if (result.length === 0)
+      throw new StreamAppError('STREAM_APP_ERR_INVALID_TOKEN', 'the token provider returned an empty token');
+    const claims = decodeClaims(result);
+    const principal = typeof claims?.sub === 'string' ? claims.sub : undefined;
+    return {
+      value: result,
+      expiresAt: typeof claims?.exp === 'number' ? claims.exp * 1000 : now + defaultLifetimeMs,
+      ...(principal ? { principal } : {}),
+    };
+  }
+  if (typeof result?.value !== 'string' || result.value.length === 0) {
+    throw new StreamAppError(
+      'STREAM_APP_ERR_INVALID_TOKEN',
+      'the token provider returned an object without a `value` string',
+    );
+  }
+  if (!Number.isFinite(result.expiresAt)) {
+    throw new StreamAppError(
+      'STREAM_APP_ERR_INVALID_TOKEN',
+      'the token provider returned a token without `expiresAt` (epoch milliseconds)',
+    );
+  }
+  if (result.principal === undefined) {
+    const sub = decodeClaims(result.value)?.sub;
+    if (typeof sub === 'string') return { ...result, principal: sub };
+  }
+  return result;
+}
+
+function decodeClaims(token: string) {
+  try {
+    return decodeJwt(token);
+  } catch {
+    return undefined;
+  }
+}

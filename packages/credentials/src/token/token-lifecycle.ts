@@ -1,0 +1,277 @@
+import { EventEmitter } from 'node:events';
+import { inspect } from 'node:util';
+import { StreamAppError } from '../errors.js';
+import { redactError } from '../secrets.js';
+import type { AbstractTokenProvider } from './abstract-token-provider.js';
+import { toAccessToken, type AccessToken } from './access-token.js';
+
+export interface TokenLifecycleOptions {
+  /** Refresh when this fraction of the token's lifetime has passed (default 0.8). */
+  refreshAt?: number;
+  /** Random spread around `refreshAt`, as a fraction of the lifetime (default 0.05), so that replicas do not refresh together. */
+  jitter?: number;
+  /** Never refresh more often than this (default 5 s), whatever the token's lifetime. */
+  minRefreshIntervalMs?: number;
+  /** Backoff after a failed fetch: first delay, cap and factor (defaults 500 ms, 30 s, 2). */
+  retry?: { initialMs?: number; maxMs?: number; factor?: number };
+  /** Lifetime of a token whose expiry is unknown (an opaque string), default 1 h. */
+  defaultLifetimeMs?: number;
+  /** A token closer than this to its expiry is not handed out (default 1 s). */
+  expiryMarginMs?: number;
+}
+
+export type TokenState = 'idle' | 'valid' | 'failing' | 'expired' | 'closed';
+
+export interface TokenStats {
+  state: TokenState;
+  /** Successful fetches, the first included. */
+  fetches: number;
+  /** Successful fetches after the first. */
+  refreshes: number;
+  /** Failed fetches. */
+  failures: number;
+  consecutiveFailures: number;
+  expiresAt?: number;
+  timeToExpiryMs?: number;
+  principal?: string;
+  lastError?: { code: string; message: string };
+}
+
+export interface TokenLifecycleEvents {
+  token: [info: { expiresAt: number; principal?: string; refresh: boolean }];
+  'refresh-failed': [info: { error: StreamAppError; retryInMs: number; keptValidToken: boolean }];
+  expired: [info: { error: StreamAppError }];
+  recovered: [info: { expiresAt: number; downForMs: number }];
+}
+
+const DEFAULTS = {
+  refreshAt: 0.8,
+  jitter: 0.05,
+  minRefreshIntervalMs: 5_000,
+  defaultLifetimeMs: 3_600_000,
+  expiryMarginMs: 1_000,
+};
+
+/**
+ * Owns the tokens of one provider for the whole process: one cached token,
+ * one fetch at a time, a background refresh before expiry, the last good
+ * token kept when a refresh fails, retries with capped exponential backoff,
+ * an `expired` state when no valid token remains, and recovery on its own.
+ */
+export class TokenLifecycle extends EventEmitter<TokenLifecycleEvents> {
+  readonly #provider: AbstractTokenProvider;
+  readonly #options: Required<Omit<TokenLifecycleOptions, 'retry'>> & {
+    retry: Required<NonNullable<TokenLifecycleOptions['retry']>>;
+  };
+  #current: AccessToken | undefined;
+  #obtainedAt = 0;
+  #inflight: Promise<AccessToken> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #state: TokenState = 'idle';
+  #failingSince: number | undefined;
+  readonly #stats = { fetches: 0, refreshes: 0, failures: 0, consecutiveFailures: 0 };
+  #lastError: StreamAppError | undefined;
+
+  constructor(provider: AbstractTokenProvider, options: TokenLifecycleOptions = {}) {
+    super();
+    this.#provider = provider;
+    this.#options = {
+      refreshAt: options.refreshAt ?? DEFAULTS.refreshAt,
+      jitter: options.jitter ?? DEFAULTS.jitter,
+      minRefreshIntervalMs: options.minRefreshIntervalMs ?? DEFAULTS.minRefreshIntervalMs,
+      defaultLifetimeMs: options.defaultLifetimeMs ?? DEFAULTS.defaultLifetimeMs,
+      expiryMarginMs: options.expiryMarginMs ?? DEFAULTS.expiryMarginMs,
+      retry: { initialMs: 500, maxMs: 30_000, factor: 2, ...options.retry },
+    };
+    if (!(this.#options.refreshAt > 0 && this.#options.refreshAt < 1)) {
+      throw new StreamAppError(
+        'STREAM_APP_ERR_INVALID_OPTIONS',
+        `refreshAt must be between 0 and 1 (exclusive), got ${this.#options.refreshAt}`,
+      );
+    }
+    // An unobserved 'error' would crash the process; this class never emits one.
+  }
+
+  get provider(): AbstractTokenProvider {
+    return this.#provider;
+  }
+
+  /**
+   * A valid token: the cached one when it is fresh, else the result of one
+   * shared fetch. While a valid token exists it is returned at once, even if
+   * a refresh is due (the refresh then runs in the background).
+   */
+  async token(): Promise<AccessToken> {
+    if (this.#state === 'closed')
+      throw new StreamAppError('STREAM_APP_ERR_NO_VALID_TOKEN', 'the token lifecycle is closed');
+    const current = this.#current;
+    if (current && this.#isValid(current)) {
+      if (Date.now() >= this.#refreshPoint() && !this.#inflight) void this.#refresh().catch(() => {});
+      return current;
+    }
+    try {
+      return await this.#refresh();
+    } catch (error) {
+      throw this.#noValidToken(error as StreamAppError);
+    }
+  }
+
+  stats(): TokenStats {
+    const now = Date.now();
+    return {
+      state: this.#state,
+      ...this.#stats,
+      ...(this.#current
+        ? { expiresAt: this.#current.expiresAt, timeToExpiryMs: Math.max(0, this.#current.expiresAt - now) }
+        : {}),
+      ...(this.#current?.principal ? { principal: this.#current.principal } : {}),
+      ...(this.#lastError ? { lastError: { code: this.#lastError.code, message: this.#lastError.message } } : {}),
+    };
+  }
+
+  /** Stops background refreshes. */
+  close(): void {
+    this.#state = 'closed';
+    clearTimeout(this.#timer);
+    this.#current = undefined;
+  }
+
+  #isValid(token: AccessToken): boolean {
+    return Date.now() < token.expiresAt - this.#options.expiryMarginMs;
+  }
+
+  #refreshPoint(): number {
+    const current = this.#current;
+    if (!current) return 0;
+    const lifetime = Math.max(0, current.expiresAt - this.#obtainedAt);
+    return this.#obtainedAt + Math.max(this.#options.minRefreshIntervalMs, lifetime * this.#options.refreshAt);
+  }
+
+  /** One fetch at a time, whoever asks. */
+  #refresh(): Promise<AccessToken> {
+    this.#inflight ??= this.#fetch().finally(() => {
+      this.#inflight = undefined;
+    });
+    return this.#inflight;
+  }
+
+  async #fetch(): Promise<AccessToken> {
+    let token: AccessToken;
+    try {
+      const [raw, extensions] = await Promise.all([this.#provider.token(), this.#provider.extensions?.()]);
+      token = toAccessToken(raw, this.#options.defaultLifetimeMs);
+      if (extensions) token = { ...token, extensions: { ...extensions, ...token.extensions } };
+      if (!this.#isValid(token)) {
+        throw new StreamAppError(
+          'STREAM_APP_ERR_INVALID_TOKEN',
+          `${this.#provider.describe()} returned a token that expires at ${new Date(token.expiresAt).toISOString()}, which is already past`,
+        );
+      }
+    } catch (error) {
+      this.#onFailure(asStreamAppError(error, this.#provider));
+      throw this.#lastError;
+    }
+    this.#onSuccess(token);
+    return token;
+  }
+
+  #onSuccess(token: AccessToken) {
+    if (this.#state === 'closed') return;
+    const refresh = this.#stats.fetches > 0;
+    this.#stats.fetches += 1;
+    if (refresh) this.#stats.refreshes += 1;
+    this.#stats.consecutiveFailures = 0;
+    this.#current = token;
+    this.#obtainedAt = Date.now();
+    const wasDown = this.#failingSince;
+    this.#failingSince = undefined;
+    this.#state = 'valid';
+    this.emit('token', {
+      expiresAt: token.expiresAt,
+      refresh,
+      ...(token.principal ? { principal: token.principal } : {}),
+    });
+    if (wasDown !== undefined) this.emit('recovered', { expiresAt: token.expiresAt, downForMs: Date.now() - wasDown });
+    this.#schedule(this.#nextRefreshDelay());
+  }
+
+  #onFailure(error: StreamAppError) {
+    this.#stats.failures += 1;
+    this.#stats.consecutiveFailures += 1;
+    this.#lastError = error;
+    this.#failingSince ??= Date.now();
+    if (this.#state === 'closed') return;
+    const { initialMs, maxMs, factor } = this.#options.retry;
+    let retryInMs = Math.min(maxMs, initialMs * factor ** (this.#stats.consecutiveFailures - 1));
+    retryInMs = Math.round(retryInMs * (0.8 + Math.random() * 0.4));
+    const current = this.#current;
+    const keptValidToken = current !== undefined && this.#isValid(current);
+    if (keptValidToken) {
+      // Try again well before the kept token runs out.
+      retryInMs = Math.max(100, Math.min(retryInMs, (current.expiresAt - Date.now()) / 2));
+      this.#state = 'failing';
+    } else if (this.#state !== 'expired') {
+      this.#state = 'expired';
+      this.emit('expired', { error: this.#noValidToken(error) });
+    }
+    this.emit('refresh-failed', { error, retryInMs, keptValidToken });
+    this.#schedule(retryInMs);
+  }
+
+  #nextRefreshDelay(): number {
+    const current = this.#current as AccessToken;
+    const lifetime = Math.max(0, current.expiresAt - this.#obtainedAt);
+    const fraction = this.#options.refreshAt + (Math.random() * 2 - 1) * this.#options.jitter;
+    const delay = Math.max(this.#options.minRefreshIntervalMs, lifetime * Math.min(0.95, Math.max(0.05, fraction)));
+    // Never later than the margin before expiry.
+    return Math.max(0, Math.min(delay, lifetime - this.#options.expiryMarginMs * 2));
+  }
+
+  #schedule(delayMs: number) {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.#refresh().catch(() => {}), delayMs);
+    // Background refreshes must not keep a finished process alive.
+    this.#timer.unref();
+  }
+
+  #noValidToken(cause: StreamAppError): StreamAppError {
+    return new StreamAppError(
+      'STREAM_APP_ERR_NO_VALID_TOKEN',
+      `no valid token from ${this.#provider.describe()}: ${cause.message}` +
+        (cause.retriable ? ' (retrying in the background; clients recover by themselves when it answers)' : ''),
+      { retriable: cause.retriable, cause, details: { provider: this.#provider.describe(), reason: cause.code } },
+    );
+  }
+
+  [inspect.custom]() {
+    return `TokenLifecycle(${this.#provider.describe()}, ${inspect(this.stats())})`;
+  }
+
+  toJSON() {
+    return { provider: this.#provider.describe(), ...this.stats() };
+  }
+}
+
+function asStreamAppError(error: unknown, provider: AbstractTokenProvider): StreamAppError {
+  if (error instanceof StreamAppError) return error;
+  return new StreamAppError(
+    'STREAM_APP_ERR_INVALID_TOKEN',
+    `${provider.describe()} failed: ${redactError(error, [])}`,
+    {
+      retriable: true,
+      cause: error,
+    },
+  );
+}
+
+const shared = new WeakMap<AbstractTokenProvider, TokenLifecycle>();
+
+/** The one lifecycle of a provider in this process, so that every client shares its tokens. */
+export function lifecycleFor(provider: AbstractTokenProvider, options?: TokenLifecycleOptions): TokenLifecycle {
+  let lifecycle = shared.get(provider);
+  if (!lifecycle || lifecycle.stats().state === 'closed') {
+    lifecycle = new TokenLifecycle(provider, options);
+    shared.set(provider, lifecycle);
+  }
+  return lifecycle;
+}

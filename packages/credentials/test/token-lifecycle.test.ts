@@ -1,0 +1,183 @@
+// Unit tests of the lifecycle's rules with a scripted provider; the same rules
+// are proven against the real identity provider and broker in oauth-kafka.test.ts.
+import { inspect } from 'node:util';
+import { SignJWT } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { AbstractTokenProvider, StreamAppError, TokenLifecycle, type AccessToken } from '../src/index.js';
+
+class ScriptedProvider extends AbstractTokenProvider {
+  calls = 0;
+  failing: StreamAppError | undefined;
+  constructor(
+    private readonly lifetimeMs: number,
+    private readonly delayMs = 0,
+  ) {
+    super();
+  }
+  async token(): Promise<AccessToken> {
+    this.calls += 1;
+    await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    if (this.failing) throw this.failing;
+    return { value: `token-${this.calls}-very-secret`, expiresAt: Date.now() + this.lifetimeMs, principal: 'svc' };
+  }
+}
+
+const unreachable = () =>
+  new StreamAppError('STREAM_APP_ERR_IDP_UNREACHABLE', 'token endpoint http://127.0.0.1:1/token could not be reached', {
+    retriable: true,
+  });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('TokenLifecycle', () => {
+  it('fetches once for many concurrent callers and serves the cache after', async () => {
+    const provider = new ScriptedProvider(60_000, 50);
+    const lifecycle = new TokenLifecycle(provider);
+    const tokens = await Promise.all(Array.from({ length: 20 }, () => lifecycle.token()));
+    expect(new Set(tokens.map((t) => t.value)).size).toBe(1);
+    await lifecycle.token();
+    expect(provider.calls).toBe(1);
+    expect(lifecycle.stats()).toMatchObject({
+      state: 'valid',
+      fetches: 1,
+      refreshes: 0,
+      failures: 0,
+      principal: 'svc',
+    });
+    lifecycle.close();
+  });
+
+  it('refreshes in the background at the configured fraction of the lifetime', async () => {
+    const provider = new ScriptedProvider(1_000);
+    const lifecycle = new TokenLifecycle(provider, {
+      refreshAt: 0.5,
+      jitter: 0,
+      minRefreshIntervalMs: 0,
+      expiryMarginMs: 50,
+    });
+    const refreshes: number[] = [];
+    lifecycle.on('token', (info) => info.refresh && refreshes.push(Date.now()));
+    const started = Date.now();
+    await lifecycle.token();
+    await sleep(1_300);
+    // At ~500 ms and ~1000 ms: nobody asked, the lifecycle refreshed by itself.
+    expect(refreshes.length).toBe(2);
+    expect((refreshes[0] ?? 0) - started).toBeGreaterThanOrEqual(450);
+    expect((refreshes[0] ?? 0) - started).toBeLessThan(800);
+    lifecycle.close();
+  });
+
+  it('respects the minimum refresh interval', async () => {
+    const provider = new ScriptedProvider(400);
+    const lifecycle = new TokenLifecycle(provider, { refreshAt: 0.5, minRefreshIntervalMs: 5_000, expiryMarginMs: 10 });
+    await lifecycle.token();
+    await sleep(300);
+    expect(provider.calls).toBe(1);
+    lifecycle.close();
+  });
+
+  it('keeps the last good token when a refresh fails, retries with backoff, and reports recovery', async () => {
+    const provider = new ScriptedProvider(3_000);
+    const lifecycle = new TokenLifecycle(provider, {
+      refreshAt: 0.2,
+      jitter: 0,
+      minRefreshIntervalMs: 0,
+      retry: { initialMs: 100, maxMs: 400, factor: 2 },
+    });
+    const first = await lifecycle.token();
+    provider.failing = unreachable();
+    const failures: Array<{ retryInMs: number; keptValidToken: boolean }> = [];
+    lifecycle.on('refresh-failed', (info) => failures.push(info));
+    await sleep(1_400);
+    expect(failures.length).toBeGreaterThanOrEqual(3);
+    expect(failures.every((f) => f.keptValidToken)).toBe(true);
+    // Backoff grows and is capped.
+    expect(Math.max(...failures.map((f) => f.retryInMs))).toBeLessThanOrEqual(480);
+    expect(lifecycle.stats().state).toBe('failing');
+    expect((await lifecycle.token()).value).toBe(first.value);
+
+    const recovered = new Promise((resolve) => lifecycle.once('recovered', resolve));
+    provider.failing = undefined;
+    await recovered;
+    expect((await lifecycle.token()).value).not.toBe(first.value);
+    expect(lifecycle.stats()).toMatchObject({ state: 'valid', consecutiveFailures: 0 });
+    lifecycle.close();
+  });
+
+  it('enters a clear error state when no valid token remains, and recovers without a restart', async () => {
+    const provider = new ScriptedProvider(600);
+    const lifecycle = new TokenLifecycle(provider, {
+      refreshAt: 0.5,
+      minRefreshIntervalMs: 0,
+      expiryMarginMs: 50,
+      retry: { initialMs: 50, maxMs: 200 },
+    });
+    await lifecycle.token();
+    provider.failing = unreachable();
+    const expired = await new Promise<{ error: StreamAppError }>((resolve) => lifecycle.once('expired', resolve));
+    expect(expired.error.code).toBe('STREAM_APP_ERR_NO_VALID_TOKEN');
+    expect(expired.error.message).toContain('could not be reached');
+    expect(expired.error.retriable).toBe(true);
+    expect(lifecycle.stats().state).toBe('expired');
+    await expect(lifecycle.token()).rejects.toMatchObject({ code: 'STREAM_APP_ERR_NO_VALID_TOKEN' });
+
+    provider.failing = undefined;
+    await new Promise((resolve) => lifecycle.once('recovered', resolve));
+    expect(lifecycle.stats().state).toBe('valid');
+    await expect(lifecycle.token()).resolves.toMatchObject({ principal: 'svc' });
+    lifecycle.close();
+  });
+
+  it('never stops retrying after a failure (the refresh loop other tools lose)', async () => {
+    const provider = new ScriptedProvider(60_000);
+    provider.failing = unreachable();
+    const lifecycle = new TokenLifecycle(provider, { retry: { initialMs: 20, maxMs: 40 } });
+    await expect(lifecycle.token()).rejects.toMatchObject({ code: 'STREAM_APP_ERR_NO_VALID_TOKEN' });
+    await sleep(500);
+    expect(provider.calls).toBeGreaterThan(5);
+    provider.failing = undefined;
+    await sleep(100);
+    expect(lifecycle.stats().state).toBe('valid');
+    lifecycle.close();
+  });
+
+  it("reads a bare JWT's exp and sub", async () => {
+    const exp = Math.floor(Date.now() / 1000) + 120;
+    const jwt = await new SignJWT({ sub: 'orders-service' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime(exp)
+      .sign(new Uint8Array(32));
+    const lifecycle = new TokenLifecycle(
+      new (class extends AbstractTokenProvider {
+        async token() {
+          return jwt;
+        }
+      })(),
+    );
+    expect(await lifecycle.token()).toMatchObject({ value: jwt, expiresAt: exp * 1000, principal: 'orders-service' });
+    lifecycle.close();
+  });
+
+  it('refuses a token that is already expired, with a clear error', async () => {
+    const lifecycle = new TokenLifecycle(
+      new (class extends AbstractTokenProvider {
+        async token() {
+          return { value: 'x', expiresAt: Date.now() - 1 };
+        }
+      })(),
+      { retry: { initialMs: 60_000 } },
+    );
+    await expect(lifecycle.token()).rejects.toMatchObject({
+      code: 'STREAM_APP_ERR_NO_VALID_TOKEN',
+      cause: { code: 'STREAM_APP_ERR_INVALID_TOKEN' },
+    });
+    lifecycle.close();
+  });
+
+  it('never shows the token in inspect or JSON', async () => {
+    const lifecycle = new TokenLifecycle(new ScriptedProvider(60_000));
+    await lifecycle.token();
+    expect(inspect(lifecycle)).not.toContain('very-secret');
+    expect(JSON.stringify(lifecycle)).not.toContain('very-secret');
+    lifecycle.close();
+  });
+});
