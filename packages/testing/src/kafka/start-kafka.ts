@@ -78,9 +78,10 @@ export async function startKafka(options: KafkaOptions): Promise<KafkaBroker> {
   );
   writeFileSync(join(dataDir, 'log4j2.properties'), LOG4J2_PROPERTIES);
 
+  // Passed as --cluster-id=<id>: a random id may start with '-', which a separate argument would turn into a flag.
   const clusterId = randomBytes(16).toString('base64url');
   onProgress(`formatting KRaft storage in ${dataDir}`);
-  await runKafkaTool(lib, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', configFile]);
+  await runKafkaTool(lib, 'kafka.tools.StorageTool', ['format', `--cluster-id=${clusterId}`, '-c', configFile]);
 
   const info: KafkaInfo = {
     version,
