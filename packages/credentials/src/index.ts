@@ -24,3 +24,10 @@ export type { FileTokenOptions } from './providers/file-token-provider.js';
 
 export { createJwtVerifier } from './verifier/create-jwt-verifier.js';
 export type { JwtVerifier, JwtVerifierOptions, VerifiedToken } from './verifier/create-jwt-verifier.js';
+export {
+  JwtBearerProvider,
+  PasswordGrantProvider,
+  RefreshTokenProvider,
+  TokenExchangeProvider,
+} from './providers/grant-providers.js';
+export type { AssertionSigner } from './providers/grant-providers.js';

@@ -3,6 +3,7 @@
 // authorization server's answers into clear, secret-free errors.
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import * as oidc from 'openid-client';
+import { importPKCS8 } from 'jose';
 import { fetch as undiciFetch } from 'undici';
 import { StreamAppError } from '../errors.js';
 import { checkIdentityProviderUrl } from '../http/url-policy.js';
@@ -94,7 +95,7 @@ export class OAuthServer {
               )
             : await oidc.genericGrantRequest(configuration, grantType, parameters);
     } catch (error) {
-      throw this.#explain(error, endpoint, grantType, secrets);
+      throw this.#explain(await oauthErrorOf(error), endpoint, grantType, secrets);
     }
     if (response.token_type?.toLowerCase() !== 'bearer' && response.token_type !== undefined) {
       throw new StreamAppError(
@@ -121,7 +122,7 @@ export class OAuthServer {
 
   async #discoverOrBuild(): Promise<oidc.Configuration> {
     const options = this.#options;
-    const auth = this.#clientAuth();
+    const auth = await this.#clientAuth();
     const execute = [...(options.allowInsecureLoopback ? [oidc.allowInsecureRequests] : [])];
     const customFetch = this.#fetch();
     if (options.tokenEndpoint) {
@@ -151,7 +152,7 @@ export class OAuthServer {
     }
   }
 
-  #clientAuth(): oidc.ClientAuth {
+  async #clientAuth(): Promise<oidc.ClientAuth> {
     const options = this.#options;
     switch (options.authMethod) {
       case 'client_secret_basic':
@@ -159,15 +160,14 @@ export class OAuthServer {
       case 'client_secret_post':
         return oidc.ClientSecretPost(this.#secret?.reveal());
       case 'private_key_jwt': {
-        const key =
+        const keyObject =
           typeof options.privateKey === 'string'
             ? createPrivateKey(options.privateKey)
             : (options.privateKey as KeyObject);
-        const algorithm = key.asymmetricKeyType === 'ec' ? 'ES256' : 'RS256';
-        return oidc.PrivateKeyJwt(
-          { key: key as never, ...(options.privateKeyId ? { kid: options.privateKeyId } : {}) },
-          { [oidc.modifyAssertion]: (header: Record<string, unknown>) => void (header.alg = algorithm) } as never,
-        );
+        const algorithm = keyObject.asymmetricKeyType === 'ec' ? 'ES256' : 'RS256';
+        // openid-client signs with a WebCrypto key; jose makes one from the PKCS#8 form.
+        const key = await importPKCS8(keyObject.export({ type: 'pkcs8', format: 'pem' }) as string, algorithm);
+        return oidc.PrivateKeyJwt({ key, ...(options.privateKeyId ? { kid: options.privateKeyId } : {}) });
       }
       default:
         return oidc.None();
@@ -196,7 +196,7 @@ export class OAuthServer {
 
   #explain(error: unknown, endpoint: string, grantType: string, extra: Array<string | Secret>): StreamAppError {
     const secrets = [...this.#secrets(), ...extra];
-    if (error instanceof oidc.ResponseBodyError) {
+    if (isOAuthError(error)) {
       const description = error.error_description ? ` (${redact(error.error_description, secrets)})` : '';
       // 5xx and temporarily_unavailable can pass; a refused client or grant will not.
       const retriable = error.status >= 500 || error.error === 'temporarily_unavailable' || error.error === 'slow_down';
@@ -207,7 +207,7 @@ export class OAuthServer {
         { retriable, details: { endpoint, status: error.status, error: error.error, clientId: this.clientId } },
       );
     }
-    if (error instanceof oidc.ResponseBodyError === false && isHttpError(error)) {
+    if (isHttpError(error)) {
       return new StreamAppError(
         'STREAM_APP_ERR_TOKEN_ENDPOINT',
         `token request (${grantType}) at ${endpoint} failed: ${redact(messageOf(error), secrets)}`,
@@ -220,6 +220,38 @@ export class OAuthServer {
       { retriable: true, details: { endpoint, clientId: this.clientId } },
     );
   }
+}
+
+interface OAuthErrorResponse {
+  status: number;
+  error: string;
+  error_description?: string;
+}
+
+function isOAuthError(error: unknown): error is OAuthErrorResponse {
+  return (
+    typeof (error as OAuthErrorResponse)?.status === 'number' && typeof (error as OAuthErrorResponse).error === 'string'
+  );
+}
+
+/** A 401 with WWW-Authenticate comes as a challenge error; its body still holds the OAuth error. */
+async function oauthErrorOf(error: unknown): Promise<unknown> {
+  if (error instanceof oidc.ResponseBodyError) return error;
+  if (error instanceof oidc.WWWAuthenticateChallengeError) {
+    const body = (await error.response
+      .clone()
+      .json()
+      .catch(() => undefined)) as Partial<OAuthErrorResponse> | undefined;
+    const challenge = error.cause[0]?.parameters as Record<string, string> | undefined;
+    return {
+      status: error.status,
+      error: body?.error ?? challenge?.error ?? 'unauthorized',
+      ...((body?.error_description ?? challenge?.error_description)
+        ? { error_description: body?.error_description ?? challenge?.error_description }
+        : {}),
+    } satisfies OAuthErrorResponse;
+  }
+  return error;
 }
 
 function hint(oauthError: string): string {

@@ -31,6 +31,8 @@ export interface JwtVerifierOptions {
   allowInsecureLoopback?: boolean;
   /** How long fetched keys are trusted before a re-fetch, default 10 min. */
   jwksCacheMaxAgeMs?: number;
+  /** After a fetch, an unknown `kid` waits this long before the next one (default 30 s), so bad tokens cannot flood the identity provider. */
+  jwksCooldownMs?: number;
 }
 
 export interface VerifiedToken {
@@ -77,7 +79,10 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       { allowInsecureLoopback: options.allowInsecureLoopback ?? false },
       'jwksUri',
     );
-    key = createRemoteJWKSet(url, { cacheMaxAge: options.jwksCacheMaxAgeMs ?? 600_000, cooldownDuration: 30_000 });
+    key = createRemoteJWKSet(url, {
+      cacheMaxAge: options.jwksCacheMaxAgeMs ?? 600_000,
+      cooldownDuration: options.jwksCooldownMs ?? 30_000,
+    });
   } else if (options.jwks) {
     key = createLocalJWKSet(options.jwks);
   } else {

@@ -3,12 +3,18 @@ import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
 import Provider, { errors } from 'oidc-provider';
-import { generateSigningKey, type SigningAlgorithm } from './keys.js';
+import { registerExtraGrants } from './extra-grants.js';
+import { generateSigningKey, publicJwk, type SigningAlgorithm } from './keys.js';
 import { memoryAdapterFactory } from './memory-adapter.js';
 
 export type { SigningAlgorithm } from './keys.js';
 
-export type GrantType = 'client_credentials' | 'refresh_token';
+export type GrantType =
+  | 'client_credentials'
+  | 'refresh_token'
+  | 'password'
+  | 'urn:ietf:params:oauth:grant-type:jwt-bearer'
+  | 'urn:ietf:params:oauth:grant-type:token-exchange';
 
 export interface IdentityProviderClient {
   /** Also the `sub` of its access tokens, so the Kafka principal is `User:<clientId>`. */
@@ -29,6 +35,10 @@ export interface IdentityProviderOptions {
   audience?: string;
   algorithm?: SigningAlgorithm;
   accessTokenLifetimeSec?: number;
+  /** Users for the (legacy) password grant. */
+  users?: Array<{ username: string; password: string }>;
+  /** Public keys trusted to sign RFC 7523 JWT bearer assertions. */
+  trustedAssertionKeys?: JWK[];
 }
 
 export interface TokenRequestStats {
@@ -86,12 +96,21 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
   const issuer = `http://127.0.0.1:${port}`;
 
   const adapter = memoryAdapterFactory();
+  const refreshTokens = new Map<string, { sub: string; clientId: string; scope: string }>();
   const build = () => {
     const provider = createProvider(issuer, keys, options.clients, audience, algorithm, lifetime, adapter);
+    registerExtraGrants(provider, {
+      issuer,
+      audience,
+      lifetimeSec: lifetime,
+      trustedAssertionKeys: options.trustedAssertionKeys ?? [],
+      users: options.users ?? [],
+      publicKeys: () => keys.map(publicJwk),
+      sign: (claims) => idp.mintToken(claims),
+      refreshTokens,
+    });
     handler = provider.callback();
   };
-  build();
-
   const current = () => keys[0] as JWK;
   const idp: IdentityProvider = {
     issuer,
@@ -125,6 +144,7 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
       build();
     },
   };
+  build();
   return idp;
 }
 
