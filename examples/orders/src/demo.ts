@@ -1,11 +1,9 @@
 // The README's demo: a real identity provider and a real Kafka broker on
 // 127.0.0.1, an orders worker that authenticates with OAuth, five orders.
-import { KafkaJS } from '@confluentinc/kafka-javascript';
-import { connectClient, KafkaDiagnostics } from '@stream-app/core';
+import { ClientCredentialsProvider, OAuthCredentials } from '@stream-app/credentials';
 import { startTestbed, type Testbed } from '@stream-app/testing';
-import { clientCredentials } from './client-credentials.js';
 import type { Order } from './order.js';
-import { startOrdersWorker } from './worker.js';
+import { kafkaClient, startOrdersWorker } from './worker.js';
 
 const say = (message: string) => process.stdout.write(`${message}\n`);
 const TOPIC = 'orders';
@@ -22,12 +20,14 @@ async function main() {
   const started = Date.now();
   const testbed: Testbed = await startTestbed({ onProgress: (m) => say(`  › ${m}`) });
   let worker: { stop(): Promise<void> } | undefined = undefined;
+  let credentials: OAuthCredentials | undefined = undefined;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     say('\nstopping…');
     await worker?.stop().catch(() => {});
+    credentials?.lifecycle.close();
     await testbed.stop();
     say('stopped cleanly.');
     process.exit(code);
@@ -44,13 +44,26 @@ async function main() {
   await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 3 }] });
   await admin.disconnect();
 
-  const oauth = { tokenEndpoint: identityProvider.tokenEndpoint, ...app };
+  credentials = new OAuthCredentials({
+    tokenProvider: new ClientCredentialsProvider({
+      tokenEndpoint: identityProvider.tokenEndpoint,
+      clientId: app.clientId,
+      clientSecret: app.clientSecret,
+      scope: 'kafka',
+      allowInsecureLoopback: true, // the demo's identity provider is plain HTTP on 127.0.0.1
+    }),
+  });
+  credentials.lifecycle.on('token', ({ expiresAt, refresh }) =>
+    say(
+      `  › ${refresh ? 'refreshed' : 'got'} an access token for User:${app.clientId}, valid until ${new Date(expiresAt).toISOString()}`,
+    ),
+  );
   let processed = 0;
   let allDone: () => void = () => {};
   const done = new Promise<void>((resolve) => (allDone = resolve));
   worker = await startOrdersWorker({
     bootstrap: kafka.bootstrap.oauth,
-    oauth,
+    credentials,
     topic: TOPIC,
     groupId: 'orders-demo',
     onOrder: (order, where) => {
@@ -65,15 +78,10 @@ async function main() {
   });
   say(`\nworker started as User:${app.clientId} (OAuth client credentials); sending ${ORDERS.length} orders…\n`);
 
-  const diagnostics = new KafkaDiagnostics();
-  const producer = new KafkaJS.Kafka({
-    kafkaJS: {
-      brokers: [kafka.bootstrap.oauth],
-      sasl: { mechanism: 'oauthbearer', oauthBearerProvider: () => clientCredentials(oauth) },
-      logger: diagnostics.logger,
-    },
-  }).producer();
-  await connectClient(producer, diagnostics, kafka.bootstrap.oauth);
+  // The producer shares the worker's credentials, hence its token: one fetch for both.
+  const client = kafkaClient(kafka.bootstrap.oauth, credentials);
+  const producer = client.kafka.producer();
+  await client.connect(producer);
   await producer.send({
     topic: TOPIC,
     messages: ORDERS.map((order) => ({ key: order.accountId, value: JSON.stringify(order) })),

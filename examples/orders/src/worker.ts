@@ -1,29 +1,37 @@
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { connectClient, KafkaDiagnostics } from '@stream-app/core';
-import { clientCredentials, type OAuthClient } from './client-credentials.js';
+import { kafkaClientConfig, type Credentials } from '@stream-app/credentials';
 import { parseOrder, type Order } from './order.js';
 
 export interface OrdersWorkerOptions {
   bootstrap: string;
-  oauth: OAuthClient;
+  credentials: Credentials;
   topic: string;
   groupId: string;
   onOrder: (order: Order, where: { partition: number; offset: string }) => void;
   onBadMessage: (error: Error, where: { partition: number; offset: string }) => void;
 }
 
-/** Consumes orders over OAUTHBEARER: librdkafka calls back for a fresh token before the current one expires. */
-export async function startOrdersWorker(options: OrdersWorkerOptions) {
+/** A Kafka client built from credentials, the way every stream-app client is. */
+export function kafkaClient(bootstrap: string, credentials: Credentials) {
   const diagnostics = new KafkaDiagnostics();
+  const config = kafkaClientConfig(credentials);
   const kafka = new KafkaJS.Kafka({
-    kafkaJS: {
-      brokers: [options.bootstrap],
-      sasl: { mechanism: 'oauthbearer', oauthBearerProvider: () => clientCredentials(options.oauth) },
-      logger: diagnostics.logger,
-    },
+    ...config,
+    kafkaJS: { ...config.kafkaJS, brokers: [bootstrap], logger: diagnostics.logger } as never,
   });
+  return {
+    kafka,
+    connect: (client: { connect(): Promise<void>; disconnect(): Promise<void> }) =>
+      connectClient(client, diagnostics, bootstrap),
+  };
+}
+
+/** Consumes orders over OAUTHBEARER; the credentials' token lifecycle keeps the token fresh. */
+export async function startOrdersWorker(options: OrdersWorkerOptions) {
+  const { kafka, connect } = kafkaClient(options.bootstrap, options.credentials);
   const consumer = kafka.consumer({ kafkaJS: { groupId: options.groupId, fromBeginning: true } });
-  await connectClient(consumer, diagnostics, options.bootstrap);
+  await connect(consumer);
   await consumer.subscribe({ topics: [options.topic] });
   await consumer.run({
     eachMessage: async ({ partition, message }) => {
