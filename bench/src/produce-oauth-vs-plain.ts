@@ -15,7 +15,7 @@ import { startTestbed } from '@stream-app/testing';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200_000);
 const BATCH = 1_000;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const payload = randomBytes(128).toString('hex'); // 256 bytes
 
 async function produce(credentials: Credentials, bootstrap: string, topic: string): Promise<number> {
