@@ -24,6 +24,8 @@ export interface OAuthServerOptions {
   privateKey?: string | KeyObject;
   /** Key id put in the client assertion header. */
   privateKeyId?: string;
+  /** More client assertion header parameters (Entra ID wants the certificate thumbprint as `x5t#S256`). */
+  assertionHeader?: Record<string, string>;
   /** Defaults: `client_secret_basic` with a secret, `private_key_jwt` with a private key. */
   authMethod?: ClientAuthMethod;
   /** Plain HTTP to a loopback identity provider (tests, local development). */
@@ -167,7 +169,11 @@ export class OAuthServer {
         const algorithm = keyObject.asymmetricKeyType === 'ec' ? 'ES256' : 'RS256';
         // openid-client signs with a WebCrypto key; jose makes one from the PKCS#8 form.
         const key = await importPKCS8(keyObject.export({ type: 'pkcs8', format: 'pem' }) as string, algorithm);
-        return oidc.PrivateKeyJwt({ key, ...(options.privateKeyId ? { kid: options.privateKeyId } : {}) });
+        const extraHeader = options.assertionHeader;
+        return oidc.PrivateKeyJwt(
+          { key, ...(options.privateKeyId ? { kid: options.privateKeyId } : {}) },
+          extraHeader ? { [oidc.modifyAssertion]: (header: Record<string, unknown>) => void Object.assign(header, extraHeader) } : undefined,
+        );
       }
       default:
         return oidc.None();

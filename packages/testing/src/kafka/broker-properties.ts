@@ -9,6 +9,8 @@ export interface BrokerPropertiesInput {
   ports: BrokerPorts;
   logDir: string;
   adminPassword: string;
+  /** A second PLAIN user on the admin listener that is not a super user (its ACLs apply). */
+  plainUser: { username: string; password: string };
   keystoreFile: string;
   keystorePassword: string;
   jwksUri: string;
@@ -29,6 +31,7 @@ const OAUTH_VALIDATOR = 'org.apache.kafka.common.security.oauthbearer.OAuthBeare
 export function brokerProperties(input: BrokerPropertiesInput): string {
   const { ports } = input;
   const plainJaas = `${PLAIN_LOGIN} required username="admin" password="${input.adminPassword}" user_admin="${input.adminPassword}";`;
+  const adminListenerJaas = plainJaas.replace(/;$/, ` user_${input.plainUser.username}="${input.plainUser.password}";`);
   const oauthListener = (name: string): Record<string, string | number> => ({
     [`listener.name.${name}.sasl.enabled.mechanisms`]: 'OAUTHBEARER',
     [`listener.name.${name}.oauthbearer.sasl.jaas.config`]: `${OAUTH_LOGIN} required ;`,
@@ -59,7 +62,7 @@ export function brokerProperties(input: BrokerPropertiesInput): string {
     'listener.name.controller.sasl.enabled.mechanisms': 'PLAIN',
     'listener.name.controller.plain.sasl.jaas.config': plainJaas,
     'listener.name.admin.sasl.enabled.mechanisms': 'PLAIN',
-    'listener.name.admin.plain.sasl.jaas.config': plainJaas,
+    'listener.name.admin.plain.sasl.jaas.config': adminListenerJaas,
     ...oauthListener('oauth'),
     ...oauthListener('oauth_ssl'),
     'listener.name.oauth_ssl.ssl.keystore.type': 'PKCS12',

@@ -11,6 +11,8 @@ export interface KafkaInfo {
   };
   caFile: string;
   adminUser: { username: string; password: string };
+  /** A PLAIN user on the admin listener that is not a super user: the same authorization work as an OAuth principal. */
+  plainUser: { username: string; password: string };
   /** Folder of this broker's configuration, data and log. */
   dataDir: string;
   logFile: string;

@@ -51,6 +51,7 @@ export async function startKafka(options: KafkaOptions): Promise<KafkaBroker> {
 
   const dataDir = mkdtempSync(join(tmpdir(), 'stream-app-kafka-'));
   const adminPassword = randomBytes(12).toString('hex');
+  const plainUser = { username: 'plain-app', password: randomBytes(12).toString('hex') };
   const certificates = makeBrokerCertificates(dataDir, randomBytes(12).toString('hex'));
   const ports = {
     controller: await freePort(),
@@ -65,6 +66,7 @@ export async function startKafka(options: KafkaOptions): Promise<KafkaBroker> {
       ports,
       logDir: join(dataDir, 'data'),
       adminPassword,
+      plainUser,
       keystoreFile: certificates.keystoreFile,
       keystorePassword: certificates.keystorePassword,
       jwksUri: options.identityProvider.jwksUri,
@@ -92,6 +94,7 @@ export async function startKafka(options: KafkaOptions): Promise<KafkaBroker> {
     },
     caFile: certificates.caFile,
     adminUser: { username: 'admin', password: adminPassword },
+    plainUser,
     dataDir,
     logFile: join(dataDir, 'server.log'),
     lib,

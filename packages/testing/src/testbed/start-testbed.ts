@@ -75,6 +75,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
         bootstrap: kafka.bootstrap,
         caFile: kafka.caFile,
         adminUser: kafka.adminUser,
+        plainUser: kafka.plainUser,
         dataDir: kafka.dataDir,
         logFile: kafka.logFile,
         lib: kafka.lib,
