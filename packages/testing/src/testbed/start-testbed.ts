@@ -7,6 +7,7 @@ import { startKafka, type KafkaBroker, type KafkaOptions } from '../kafka/start-
 import type { KafkaInfo } from '../kafka/kafka-info.js';
 import type { IdentityProviderInfo } from '../identity-provider/start-identity-provider.js';
 import type { ProgressListener } from '../progress.js';
+import type { AclBinding } from '../kafka/acls.js';
 
 /** OAuth clients every test bed has. Their secrets are test fixtures, not secrets. */
 export const TESTBED_CLIENTS = {
@@ -90,17 +91,17 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
 }
 
 async function grantTestbedAcls(kafka: KafkaBroker): Promise<void> {
-  const app = `User:${TESTBED_CLIENTS.app.clientId}`;
   const restricted = `User:${TESTBED_CLIENTS.restricted.clientId}`;
+  // The PLAIN user gets exactly the OAuth app's rights, so that the two listeners can be compared.
+  const apps = [`User:${TESTBED_CLIENTS.app.clientId}`, `User:${kafka.plainUser.username}`];
+  const appAcls = (principal: string): AclBinding[] => [
+    { principal, resourceType: 'topic', name: '*', operations: ['All'] },
+    { principal, resourceType: 'group', name: '*', operations: ['All'] },
+    { principal, resourceType: 'transactional-id', name: '*', operations: ['All'] },
+    { principal, resourceType: 'cluster', operations: ['Create', 'Describe', 'IdempotentWrite', 'DescribeConfigs'] },
+  ];
   await kafka.createAcls([
-    { principal: app, resourceType: 'topic', name: '*', operations: ['All'] },
-    { principal: app, resourceType: 'group', name: '*', operations: ['All'] },
-    { principal: app, resourceType: 'transactional-id', name: '*', operations: ['All'] },
-    {
-      principal: app,
-      resourceType: 'cluster',
-      operations: ['Create', 'Describe', 'IdempotentWrite', 'DescribeConfigs'],
-    },
+    ...apps.flatMap(appAcls),
     { principal: restricted, resourceType: 'topic', name: '*', operations: ['Read', 'Write', 'Describe'] },
     { principal: restricted, resourceType: 'group', name: '*', operations: ['Read', 'Describe'] },
   ]);
