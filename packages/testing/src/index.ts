@@ -20,3 +20,5 @@ export { freePort } from './free-port.js';
 export { printProgress, silentProgress, type ProgressListener } from './progress.js';
 export { startTestbed, TESTBED_CLIENTS } from './testbed/start-testbed.js';
 export type { Testbed, TestbedInfo, TestbedOptions } from './testbed/start-testbed.js';
+export { KEYCLOAK_VERSION, startKeycloak } from './keycloak/start-keycloak.js';
+export type { KeycloakClient, KeycloakOptions, RunningKeycloak } from './keycloak/start-keycloak.js';

@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../free-port.js';
+import { spawnWatched, stopOnExit, stopWatched } from '../process/watched-process.js';
 import { printProgress, type ProgressListener } from '../progress.js';
 import { createAcls, type AclBinding } from './acls.js';
 import { createAdminClient } from './admin-client.js';
@@ -102,7 +103,7 @@ export async function startKafka(options: KafkaOptions): Promise<KafkaBroker> {
 
   const launch = { lib, dataDir, configFile, logFile: info.logFile, options, onProgress };
   let running = await launchBroker(launch);
-  const removeExitHook = killOnExit(() => running.child);
+  const removeExitHook = stopOnExit(() => running.child);
 
   return {
     ...info,
@@ -112,12 +113,12 @@ export async function startKafka(options: KafkaOptions): Promise<KafkaBroker> {
     createAdminClient: () => createAdminClient(info),
     createAcls: (acls) => createAcls(info, acls),
     async stop() {
-      await stopBroker(running.child);
+      await stopWatched(running.child);
       removeExitHook();
       rmSync(dataDir, { recursive: true, force: true });
     },
     async restart() {
-      await stopBroker(running.child);
+      await stopWatched(running.child);
       running = await launchBroker(launch);
     },
   };
@@ -131,16 +132,6 @@ interface Launch {
   options: KafkaOptions;
   onProgress: ProgressListener;
 }
-
-// A shell between us and the JVM stops the broker if this process dies without cleaning up.
-const WATCHDOG = `
-"$@" >>"$STREAM_APP_LOG" 2>&1 &
-broker=$!
-trap 'kill -TERM $broker 2>/dev/null; wait $broker; exit 0' TERM INT
-while kill -0 "$STREAM_APP_PARENT" 2>/dev/null && kill -0 $broker 2>/dev/null; do sleep 1 & wait $!; done
-kill -TERM $broker 2>/dev/null
-wait $broker
-`;
 
 async function launchBroker(launch: Launch): Promise<{ child: ChildProcess; startupMs: number }> {
   const { options } = launch;
@@ -161,11 +152,7 @@ async function launchBroker(launch: Launch): Promise<{ child: ChildProcess; star
     launch.configFile,
   ];
   mkdirSync(launch.dataDir, { recursive: true });
-  const child = spawn('bash', ['-c', WATCHDOG, 'kafka-watchdog', ...jvm], {
-    detached: true,
-    stdio: 'ignore',
-    env: { ...process.env, STREAM_APP_LOG: launch.logFile, STREAM_APP_PARENT: String(process.pid) },
-  });
+  const child = spawnWatched(jvm, launch.logFile);
   let exited = false;
   child.once('exit', () => (exited = true));
   launch.onProgress(`starting Kafka ${options.version ?? KAFKA_VERSION} broker (log: ${launch.logFile})`);
@@ -178,7 +165,7 @@ async function launchBroker(launch: Launch): Promise<{ child: ChildProcess; star
       const why = exited
         ? 'the broker exited during start'
         : `the broker was not ready within ${deadline - started} ms`;
-      if (!exited) await stopBroker(child);
+      if (!exited) await stopWatched(child);
       throw new Error(`Kafka did not start: ${why}.\n${summarizeLog(log, launch.logFile)}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -186,33 +173,6 @@ async function launchBroker(launch: Launch): Promise<{ child: ChildProcess; star
   const startupMs = Date.now() - started;
   launch.onProgress(`Kafka is ready in ${(startupMs / 1000).toFixed(1)} s`);
   return { child, startupMs };
-}
-
-async function stopBroker(child: ChildProcess, timeoutMs = 30_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const pid = child.pid;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  signalGroup(pid, 'SIGTERM');
-  const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), timeoutMs);
-  await exited;
-  clearTimeout(timer);
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals) {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-function killOnExit(current: () => ChildProcess): () => void {
-  const hook = () => {
-    const pid = current().pid;
-    if (pid !== undefined) signalGroup(pid, 'SIGTERM');
-  };
-  process.once('exit', hook);
-  return () => process.off('exit', hook);
 }
 
 /** The broker's errors with their causes first (its shutdown noise buries them), then the last lines of its log. */
