@@ -22,3 +22,5 @@ export { startTestbed, TESTBED_CLIENTS } from './testbed/start-testbed.js';
 export type { Testbed, TestbedInfo, TestbedOptions } from './testbed/start-testbed.js';
 export { KEYCLOAK_VERSION, startKeycloak } from './keycloak/start-keycloak.js';
 export type { KeycloakClient, KeycloakOptions, RunningKeycloak } from './keycloak/start-keycloak.js';
+export { makeBrokerCertificates } from './kafka/certificates.js';
+export type { BrokerCertificates } from './kafka/certificates.js';
