@@ -58,7 +58,7 @@ async function main() {
       }),
     });
     // Not the super user: the PLAIN principal has the same ACLs as the OAuth one, so both pay for authorization.
-    const plain = new SaslCredentials({ mechanism: 'PLAIN', ...testbed.kafka.plainUser });
+    const plain = new SaslCredentials({ mechanism: 'PLAIN', ...testbed.kafka.passwordUser });
     const rates = { plain: [] as number[], oauth: [] as number[] };
     const ratios: number[] = [];
     await produce(plain, testbed.kafka.bootstrap.admin, topic); // warm-up: JIT, topic metadata, broker caches

@@ -273,3 +273,39 @@ describe('SASL_SSL', () => {
     expect(() => createSslContext({ cafile: testbed.kafka.logFile })).toThrow(/is not a PEM file with a certificate/);
   });
 });
+
+describe('SaslCredentials', () => {
+  it.each(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const)(
+    '%s produces and consumes through the same configuration function',
+    async (mechanism) => {
+      const { SaslCredentials } = await import('../src/index.js');
+      const topic = `sasl-${mechanism.toLowerCase()}-${randomUUID()}`;
+      await createTopic(topic);
+      const creds = new SaslCredentials({ mechanism, ...testbed.kafka.passwordUser });
+      const { kafka, diagnostics, bootstrap } = kafkaFor(creds, testbed.kafka.bootstrap.admin);
+      const producer = kafka.producer();
+      await connectClient(producer, diagnostics, bootstrap);
+      await producer.send({ topic, messages: [{ value: mechanism }] });
+      await producer.disconnect();
+      const consumer = kafka.consumer({ kafkaJS: { groupId: `g-${randomUUID()}`, fromBeginning: true } });
+      await connectClient(consumer, diagnostics, bootstrap);
+      await consumer.subscribe({ topics: [topic] });
+      const value = await new Promise<string>(
+        (resolve) =>
+          void consumer.run({ eachMessage: async ({ message }) => resolve(message.value?.toString() ?? '') }),
+      );
+      await consumer.disconnect();
+      expect(value).toBe(mechanism);
+
+      const wrong = new SaslCredentials({
+        mechanism,
+        username: testbed.kafka.passwordUser.username,
+        password: 'not-the-password',
+      });
+      const bad = kafkaFor(wrong, testbed.kafka.bootstrap.admin);
+      await expect(connectClient(bad.kafka.producer(), bad.diagnostics, bad.bootstrap)).rejects.toMatchObject({
+        code: 'STREAM_APP_ERR_KAFKA_AUTHENTICATION',
+      });
+    },
+  );
+});

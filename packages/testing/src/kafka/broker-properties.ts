@@ -9,8 +9,8 @@ export interface BrokerPropertiesInput {
   ports: BrokerPorts;
   logDir: string;
   adminPassword: string;
-  /** A second PLAIN user on the admin listener that is not a super user (its ACLs apply). */
-  plainUser: { username: string; password: string };
+  /** A user of the admin listener (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) that is not a super user: its ACLs apply. */
+  passwordUser: { username: string; password: string };
   keystoreFile: string;
   keystorePassword: string;
   jwksUri: string;
@@ -23,6 +23,7 @@ export interface BrokerPropertiesInput {
 }
 
 const PLAIN_LOGIN = 'org.apache.kafka.common.security.plain.PlainLoginModule';
+const SCRAM_LOGIN = 'org.apache.kafka.common.security.scram.ScramLoginModule';
 const OAUTH_LOGIN = 'org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule';
 // Without this handler Kafka accepts UNSIGNED tokens: never leave it out.
 const OAUTH_VALIDATOR = 'org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler';
@@ -31,7 +32,10 @@ const OAUTH_VALIDATOR = 'org.apache.kafka.common.security.oauthbearer.OAuthBeare
 export function brokerProperties(input: BrokerPropertiesInput): string {
   const { ports } = input;
   const plainJaas = `${PLAIN_LOGIN} required username="admin" password="${input.adminPassword}" user_admin="${input.adminPassword}";`;
-  const adminListenerJaas = plainJaas.replace(/;$/, ` user_${input.plainUser.username}="${input.plainUser.password}";`);
+  const adminListenerJaas = plainJaas.replace(
+    /;$/,
+    ` user_${input.passwordUser.username}="${input.passwordUser.password}";`,
+  );
   const oauthListener = (name: string): Record<string, string | number> => ({
     [`listener.name.${name}.sasl.enabled.mechanisms`]: 'OAUTHBEARER',
     [`listener.name.${name}.oauthbearer.sasl.jaas.config`]: `${OAUTH_LOGIN} required ;`,
@@ -61,7 +65,9 @@ export function brokerProperties(input: BrokerPropertiesInput): string {
     'sasl.mechanism.inter.broker.protocol': 'PLAIN',
     'listener.name.controller.sasl.enabled.mechanisms': 'PLAIN',
     'listener.name.controller.plain.sasl.jaas.config': plainJaas,
-    'listener.name.admin.sasl.enabled.mechanisms': 'PLAIN',
+    'listener.name.admin.sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
+    'listener.name.admin.scram-sha-256.sasl.jaas.config': `${SCRAM_LOGIN} required ;`,
+    'listener.name.admin.scram-sha-512.sasl.jaas.config': `${SCRAM_LOGIN} required ;`,
     'listener.name.admin.plain.sasl.jaas.config': adminListenerJaas,
     ...oauthListener('oauth'),
     ...oauthListener('oauth_ssl'),

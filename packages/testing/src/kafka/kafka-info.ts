@@ -2,7 +2,7 @@
 export interface KafkaInfo {
   version: string;
   bootstrap: {
-    /** SASL_PLAINTEXT + PLAIN as the super user `admin`. */
+    /** SASL_PLAINTEXT with PLAIN (the super user `admin`, or `passwordUser`) or SCRAM (`passwordUser`). */
     admin: string;
     /** SASL_PLAINTEXT + OAUTHBEARER. */
     oauth: string;
@@ -11,8 +11,8 @@ export interface KafkaInfo {
   };
   caFile: string;
   adminUser: { username: string; password: string };
-  /** A PLAIN user on the admin listener that is not a super user: the same authorization work as an OAuth principal. */
-  plainUser: { username: string; password: string };
+  /** A user of the admin listener by PLAIN or SCRAM-SHA-256/512, not a super user: the same authorization work as an OAuth principal. */
+  passwordUser: { username: string; password: string };
   /** Folder of this broker's configuration, data and log. */
   dataDir: string;
   logFile: string;

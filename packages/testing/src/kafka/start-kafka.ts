@@ -52,7 +52,7 @@ export async function startKafka(options: KafkaOptions): Promise<KafkaBroker> {
 
   const dataDir = mkdtempSync(join(tmpdir(), 'stream-app-kafka-'));
   const adminPassword = randomBytes(12).toString('hex');
-  const plainUser = { username: 'plain-app', password: randomBytes(12).toString('hex') };
+  const passwordUser = { username: 'password-app', password: randomBytes(12).toString('hex') };
   const certificates = makeBrokerCertificates(dataDir, randomBytes(12).toString('hex'));
   const ports = {
     controller: await freePort(),
@@ -67,7 +67,7 @@ export async function startKafka(options: KafkaOptions): Promise<KafkaBroker> {
       ports,
       logDir: join(dataDir, 'data'),
       adminPassword,
-      plainUser,
+      passwordUser,
       keystoreFile: certificates.keystoreFile,
       keystorePassword: certificates.keystorePassword,
       jwksUri: options.identityProvider.jwksUri,
@@ -84,7 +84,18 @@ export async function startKafka(options: KafkaOptions): Promise<KafkaBroker> {
   // Passed as --cluster-id=<id>: a random id may start with '-', which a separate argument would turn into a flag.
   const clusterId = randomBytes(16).toString('base64url');
   onProgress(`formatting KRaft storage in ${dataDir}`);
-  await runKafkaTool(lib, 'kafka.tools.StorageTool', ['format', `--cluster-id=${clusterId}`, '-c', configFile]);
+  // SCRAM credentials live in the cluster metadata: KRaft adds them at format time.
+  const scram = ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((mechanism) => [
+    '--add-scram',
+    `${mechanism}=[name=${passwordUser.username},password=${passwordUser.password}]`,
+  ]);
+  await runKafkaTool(lib, 'kafka.tools.StorageTool', [
+    'format',
+    `--cluster-id=${clusterId}`,
+    '-c',
+    configFile,
+    ...scram,
+  ]);
 
   const info: KafkaInfo = {
     version,
@@ -95,7 +106,7 @@ export async function startKafka(options: KafkaOptions): Promise<KafkaBroker> {
     },
     caFile: certificates.caFile,
     adminUser: { username: 'admin', password: adminPassword },
-    plainUser,
+    passwordUser,
     dataDir,
     logFile: join(dataDir, 'server.log'),
     lib,

@@ -76,7 +76,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
         bootstrap: kafka.bootstrap,
         caFile: kafka.caFile,
         adminUser: kafka.adminUser,
-        plainUser: kafka.plainUser,
+        passwordUser: kafka.passwordUser,
         dataDir: kafka.dataDir,
         logFile: kafka.logFile,
         lib: kafka.lib,
@@ -93,7 +93,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
 async function grantTestbedAcls(kafka: KafkaBroker): Promise<void> {
   const restricted = `User:${TESTBED_CLIENTS.restricted.clientId}`;
   // The PLAIN user gets exactly the OAuth app's rights, so that the two listeners can be compared.
-  const apps = [`User:${TESTBED_CLIENTS.app.clientId}`, `User:${kafka.plainUser.username}`];
+  const apps = [`User:${TESTBED_CLIENTS.app.clientId}`, `User:${kafka.passwordUser.username}`];
   const appAcls = (principal: string): AclBinding[] => [
     { principal, resourceType: 'topic', name: '*', operations: ['All'] },
     { principal, resourceType: 'group', name: '*', operations: ['All'] },
