@@ -1,6 +1,6 @@
 // The native Kafka client is compiled against one Node ABI at a time. We keep
-// one build per ABI in .cache/native and put the right one in place before a
-// run, so that Node 20 and Node 24 can share one checkout.
+// one build per ABI in ~/.cache/stream-app/native and put the right one in
+// place before a run, so that Node 20 and Node 24 can share one checkout.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';

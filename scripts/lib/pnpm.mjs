@@ -1,5 +1,5 @@
 // Finds (or installs, once) the pnpm version pinned in package.json's
-// `packageManager`, inside .cache/tools, so a fresh machine needs only Node.
+// `packageManager`, inside .cache/tools, so a fresh machine needs only Node and npm.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

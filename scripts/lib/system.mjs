@@ -24,11 +24,17 @@ export function checkNode() {
 
 export function checkToolchain() {
   const missing = [];
-  if (!has('java', ['-version'])) missing.push('a JDK 17+ (`java`), e.g. `apt-get install openjdk-17-jdk-headless`');
-  if (!has('mvn', ['-v'])) missing.push('Maven 3.8+ (`mvn`), e.g. `apt-get install maven`');
-  if (!has('cc', ['--version']) || !has('make', ['--version'])) {
-    missing.push('a C toolchain (`cc`, `make`), e.g. `apt-get install build-essential`');
+  if (!has('npm', ['--version'])) missing.push('npm (it installs pnpm and Node 24), e.g. `apt-get install npm`');
+  if (!has('java', ['-version']) || !has('jar', ['--version'])) {
+    missing.push('a JDK 17+ (`java`, `jar`), e.g. `apt-get install openjdk-17-jdk-headless`');
   }
+  if (!has('mvn', ['-v'])) missing.push('Maven 3.8+ (`mvn`), e.g. `apt-get install maven`');
+  if (!has('cc', ['--version']) || !has('c++', ['--version']) || !has('make', ['--version'])) {
+    missing.push('a C/C++ toolchain (`cc`, `c++`, `make`), e.g. `apt-get install build-essential`');
+  }
+  if (!has('python3', ['--version'])) missing.push('python3 (node-gyp needs it), e.g. `apt-get install python3`');
+  if (!has('openssl', ['version']))
+    missing.push('the openssl command (the test broker makes its certificates), e.g. `apt-get install openssl`');
   if (missing.length > 0) fail(`stream-app's tests and demo need:\n  - ${missing.join('\n  - ')}`);
 }
 

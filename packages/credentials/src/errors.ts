@@ -45,7 +45,3 @@ export class StreamAppError extends Error {
     this.details = options.details ?? {};
   }
 }
-
-export function invalidOptions(message: string): StreamAppError {
-  return new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', message);
-}

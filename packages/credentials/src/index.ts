@@ -1,4 +1,4 @@
-export { StreamAppError, invalidOptions } from './errors.js';
+export { StreamAppError } from './errors.js';
 export type { StreamAppErrorCode, StreamAppErrorOptions } from './errors.js';
 export { REDACTED, Secret, redact } from './secrets.js';
 export { checkIdentityProviderUrl } from './http/url-policy.js';

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { connectClient, KafkaDiagnostics } from '@stream-app/core';
-import { silentProgress, startTestbed, type Testbed } from '@stream-app/testing';
+import { makeBrokerCertificates, silentProgress, startTestbed, type Testbed } from '@stream-app/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ClientCredentialsProvider,
@@ -221,7 +221,6 @@ describe('OAuthCredentials with a real identity provider and broker', () => {
 describe('SASL_SSL', () => {
   it('connects with the CA given to createSslContext, and fails clearly with a wrong CA', async () => {
     const { createSslContext } = await import('../src/index.js');
-    const { execFileSync } = await import('node:child_process');
     const { mkdtempSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { tmpdir } = await import('node:os');
@@ -233,27 +232,9 @@ describe('SASL_SSL', () => {
     await connectClient(producer, ok.diagnostics, bootstrap);
     await producer.disconnect();
 
-    const dir = mkdtempSync(join(tmpdir(), 'other-ca-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=some other CA',
-        '-keyout',
-        join(dir, 'k.pem'),
-        '-out',
-        join(dir, 'ca.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    const wrong = credentials({ ssl: createSslContext({ cafile: join(dir, 'ca.pem') }) });
+    // A CA of its own: the broker's certificate was not signed by it.
+    const otherCa = makeBrokerCertificates(mkdtempSync(join(tmpdir(), 'other-ca-')), 'unused').caFile;
+    const wrong = credentials({ ssl: createSslContext({ cafile: otherCa }) });
     const bad = kafkaFor(wrong, bootstrap);
     const error = (await connectClient(bad.kafka.producer(), bad.diagnostics, bootstrap).catch(
       (e: unknown) => e,

@@ -63,3 +63,38 @@ describe('secrets stay secret', () => {
     ).not.toThrow();
   });
 });
+
+describe('configuration objects and keys', () => {
+  it('kafkaClientConfig output prints no password', async () => {
+    const { kafkaClientConfig } = await import('../src/index.js');
+    const config = kafkaClientConfig(
+      new SaslCredentials({ mechanism: 'SCRAM-SHA-512', username: 'svc', password: SECRET }),
+    );
+    expect(JSON.stringify(config)).not.toContain(SECRET);
+    expect(inspect(config, { depth: 10 })).not.toContain(SECRET);
+    expect((config.kafkaJS.sasl as { password: string }).password).toBe(SECRET);
+  });
+
+  it('private keys are checked up front, with the algorithm their curve needs', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const { ClientCredentialsProvider: Provider } = await import('../src/index.js');
+    const ok = (privateKey: string) =>
+      new Provider({ tokenEndpoint: 'https://idp.example/token', clientId: 'a', privateKey });
+    for (const curve of ['P-256', 'P-384', 'P-521']) {
+      expect(() =>
+        ok(
+          generateKeyPairSync('ec', { namedCurve: curve }).privateKey.export({
+            type: 'pkcs8',
+            format: 'pem',
+          }) as string,
+        ),
+      ).not.toThrow();
+    }
+    expect(() => ok('not a key')).toThrow(expect.objectContaining({ code: 'STREAM_APP_ERR_INVALID_OPTIONS' }));
+    const dsa = generateKeyPairSync('dsa', { modulusLength: 1024, divisorLength: 160 }).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    }) as string;
+    expect(() => ok(dsa)).toThrow(/dsa keys are not supported/);
+  });
+});

@@ -180,4 +180,98 @@ describe('TokenLifecycle', () => {
     expect(JSON.stringify(lifecycle)).not.toContain('very-secret');
     lifecycle.close();
   });
+
+  it('keeps refreshing when an event listener throws', async () => {
+    const provider = new ScriptedProvider(300);
+    const lifecycle = new TokenLifecycle(provider, {
+      refreshAt: 0.5,
+      jitter: 0,
+      minRefreshIntervalMs: 0,
+      expiryMarginMs: 20,
+    });
+    lifecycle.on('token', () => {
+      throw new Error('a listener bug');
+    });
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on('warning', onWarning);
+    await lifecycle.token();
+    await sleep(700);
+    process.off('warning', onWarning);
+    expect(provider.calls).toBeGreaterThanOrEqual(3);
+    expect(warnings.some((w) => w.includes('a listener bug'))).toBe(true);
+    lifecycle.close();
+  });
+
+  it('a provider that never answers times out instead of stalling every caller', async () => {
+    const hung = new (class extends AbstractTokenProvider {
+      async token(): Promise<AccessToken> {
+        return new Promise(() => {});
+      }
+    })();
+    const lifecycle = new TokenLifecycle(hung, { fetchTimeoutMs: 200, retry: { initialMs: 60_000 } });
+    await expect(lifecycle.token()).rejects.toMatchObject({
+      code: 'STREAM_APP_ERR_NO_VALID_TOKEN',
+      cause: { code: 'STREAM_APP_ERR_IDP_UNREACHABLE' },
+    });
+    lifecycle.close();
+  });
+
+  it('neither a very long nor a very short token makes it spin', async () => {
+    const long = new ScriptedProvider(60 * 24 * 3600 * 1000); // 60 days: beyond setTimeout's 24.8-day limit
+    const short = new ScriptedProvider(1_500); // shorter than twice the margin plus the minimum interval
+    const a = new TokenLifecycle(long);
+    const b = new TokenLifecycle(short, { minRefreshIntervalMs: 1_000, expiryMarginMs: 1_000 });
+    await Promise.all([a.token(), b.token()]);
+    await sleep(500);
+    expect(long.calls).toBe(1);
+    expect(short.calls).toBe(1);
+    a.close();
+    b.close();
+  });
+
+  it('while failing, callers do not bypass the backoff', async () => {
+    const provider = new ScriptedProvider(2_000);
+    const lifecycle = new TokenLifecycle(provider, {
+      refreshAt: 0.1,
+      jitter: 0,
+      minRefreshIntervalMs: 0,
+      retry: { initialMs: 400, maxMs: 400 },
+    });
+    await lifecycle.token();
+    provider.failing = unreachable();
+    await sleep(300); // the first refresh (at 200 ms) has failed; the next try is ~400 ms later
+    const before = provider.calls;
+    await Promise.all(Array.from({ length: 50 }, () => lifecycle.token()));
+    expect(provider.calls).toBe(before);
+    lifecycle.close();
+  });
+
+  it('an answer without expiry gets the JWT exp or the default lifetime', async () => {
+    const lifecycle = new TokenLifecycle(
+      new (class extends AbstractTokenProvider {
+        async token() {
+          return { value: 'opaque-token', expiresAt: Number.NaN };
+        }
+      })(),
+      { defaultLifetimeMs: 60_000 },
+    );
+    const token = await lifecycle.token();
+    expect(token.expiresAt - Date.now()).toBeGreaterThan(55_000);
+    lifecycle.close();
+  });
+
+  it("a provider's own error is not kept as the cause (it may hold a token)", async () => {
+    const leaky = new (class extends AbstractTokenProvider {
+      async token(): Promise<AccessToken> {
+        throw Object.assign(new Error('upstream said no'), {
+          body: 'access_token=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln',
+        });
+      }
+    })();
+    const lifecycle = new TokenLifecycle(leaky, { retry: { initialMs: 60_000 } });
+    const error = await lifecycle.token().catch((e: unknown) => e);
+    expect(inspect(error, { depth: 10 })).not.toContain('eyJhbGciOiJSUzI1NiJ9');
+    lifecycle.close();
+  });
 });

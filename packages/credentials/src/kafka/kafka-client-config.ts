@@ -1,4 +1,6 @@
+import { inspect } from 'node:util';
 import type { Credentials } from '../credentials/credentials.js';
+import { REDACTED } from '../secrets.js';
 
 /** What the Kafka client's librdkafka needs in its token refresh callback. */
 export interface KafkaOAuthBearerToken {
@@ -26,6 +28,28 @@ export interface KafkaClientSecurityConfig {
 }
 
 export function kafkaClientConfig(credentials: Credentials | undefined): KafkaClientSecurityConfig {
+  return hideSecrets(securityConfig(credentials));
+}
+
+/** The configuration holds a password or key: logging it must not print them (non-enumerable, so the client ignores these). */
+function hideSecrets(config: KafkaClientSecurityConfig): KafkaClientSecurityConfig {
+  const describe = () => ({
+    kafkaJS: {
+      ssl: config.kafkaJS.ssl,
+      ...(config.kafkaJS.sasl ? { sasl: { mechanism: config.kafkaJS.sasl.mechanism } } : {}),
+    },
+    ...Object.fromEntries(
+      Object.keys(config)
+        .filter((key) => key !== 'kafkaJS')
+        .map((key) => [key, REDACTED]),
+    ),
+  });
+  Object.defineProperty(config, 'toJSON', { value: describe });
+  Object.defineProperty(config, inspect.custom, { value: () => describe() });
+  return config;
+}
+
+function securityConfig(credentials: Credentials | undefined): KafkaClientSecurityConfig {
   if (!credentials) return { kafkaJS: { ssl: false } };
   const ssl = credentials.ssl;
   const tls = ssl ? ssl.kafkaConfig() : {};

@@ -59,9 +59,10 @@ export function grantParameters(options: {
   return parameters;
 }
 
-/** Expiry from `expires_in`, else from the JWT's `exp`; the principal from the JWT's `sub`, else the client id. */
+/**
+ * The principal from the JWT's `sub`, else the client id. The expiry stays as the server said (`expires_in`);
+ * when it said nothing, the lifecycle reads the JWT's `exp` or applies its default lifetime.
+ */
 export function withJwtFallback(token: AccessToken, fallbackPrincipal: string): AccessToken {
-  const fromJwt = toAccessToken(token.value, Number.NaN);
-  const expiresAt = Number.isFinite(token.expiresAt) ? token.expiresAt : fromJwt.expiresAt;
-  return { ...token, expiresAt, principal: fromJwt.principal ?? fallbackPrincipal };
+  return { ...token, principal: toAccessToken(token.value, 0).principal ?? fallbackPrincipal };
 }

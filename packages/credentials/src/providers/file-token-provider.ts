@@ -14,7 +14,7 @@ export interface FileTokenOptions {
 /** Reads a mounted token (a Kubernetes projected service-account token, say) and re-reads it when the file changes. */
 export class FileTokenProvider extends AbstractTokenProvider {
   readonly #options: FileTokenOptions;
-  #cached: { mtimeMs: number; size: number; token: AccessToken } | undefined;
+  #cached: { mtimeMs: number; size: number; value: string } | undefined;
 
   constructor(options: FileTokenOptions) {
     super();
@@ -36,14 +36,19 @@ export class FileTokenProvider extends AbstractTokenProvider {
         },
       );
     }
-    if (this.#cached && this.#cached.mtimeMs === info.mtimeMs && this.#cached.size === info.size)
-      return this.#cached.token;
+    if (this.#cached && this.#cached.mtimeMs === info.mtimeMs && this.#cached.size === info.size) {
+      return this.#asToken(this.#cached.value);
+    }
     const value = (await readFile(path, 'utf8')).trim();
     if (!value)
       throw new StreamAppError('STREAM_APP_ERR_INVALID_TOKEN', `the token file ${path} is empty`, { retriable: true });
-    const token = toAccessToken(value, this.#options.defaultLifetimeMs ?? 300_000);
-    this.#cached = { mtimeMs: info.mtimeMs, size: info.size, token };
-    return token;
+    this.#cached = { mtimeMs: info.mtimeMs, size: info.size, value };
+    return this.#asToken(value);
+  }
+
+  // Recomputed on every read: an opaque token's expiry counts from this read, not from the first one.
+  #asToken(value: string): AccessToken {
+    return toAccessToken(value, this.#options.defaultLifetimeMs ?? 300_000);
   }
 
   override describe(): string {

@@ -1,12 +1,13 @@
 // The other standard grants. Each fetches a fresh token per call; the
 // lifecycle decides when to call.
-import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { StreamAppError } from '../errors.js';
 import { Secret } from '../secrets.js';
 import { AbstractTokenProvider } from '../token/abstract-token-provider.js';
 import type { AccessToken } from '../token/access-token.js';
 import { grantParameters, withJwtFallback } from './client-credentials-provider.js';
+import { signingKey } from './key-algorithm.js';
 import { OAuthServer, type OAuthServerOptions } from './oauth-server.js';
 
 interface CommonGrantOptions extends OAuthServerOptions {
@@ -48,7 +49,10 @@ export class RefreshTokenProvider extends AbstractTokenProvider {
     if (refreshToken && refreshToken !== current) {
       // The old one may already be void (rotation): keep the new one, and let the owner persist it.
       this.#refreshToken = new Secret(refreshToken);
-      await this.#onRotated?.(refreshToken);
+      // A failing persistence callback must not cost the access token just issued.
+      await Promise.resolve(this.#onRotated?.(refreshToken)).catch((error: unknown) =>
+        process.emitWarning(`onRefreshTokenRotated threw: ${(error as Error)?.message ?? String(error)}`),
+      );
     }
     return withJwtFallback(token, this.#server.clientId);
   }
@@ -89,7 +93,8 @@ export class JwtBearerProvider extends AbstractTokenProvider {
     if (typeof assertion === 'function') {
       this.#assertion = async () => assertion();
     } else if (assertion && typeof assertion === 'object') {
-      this.#assertion = () => signAssertion(assertion, options.issuer ?? options.tokenEndpoint ?? '');
+      const signer = signingKey(assertion.privateKey, 'assertion.privateKey');
+      this.#assertion = () => signAssertion(assertion, signer, options.issuer ?? options.tokenEndpoint ?? '');
     } else {
       throw new StreamAppError(
         'STREAM_APP_ERR_INVALID_OPTIONS',
@@ -113,11 +118,13 @@ export class JwtBearerProvider extends AbstractTokenProvider {
   }
 }
 
-async function signAssertion(signer: AssertionSigner, defaultAudience: string): Promise<string> {
-  const key = typeof signer.privateKey === 'string' ? createPrivateKey(signer.privateKey) : signer.privateKey;
-  const alg = key.asymmetricKeyType === 'ec' ? 'ES256' : 'RS256';
+async function signAssertion(
+  signer: AssertionSigner,
+  { key, algorithm }: { key: KeyObject; algorithm: string },
+  defaultAudience: string,
+): Promise<string> {
   return new SignJWT({})
-    .setProtectedHeader({ alg, ...(signer.keyId ? { kid: signer.keyId } : {}) })
+    .setProtectedHeader({ alg: algorithm, ...(signer.keyId ? { kid: signer.keyId } : {}) })
     .setIssuer(signer.issuer)
     .setSubject(signer.subject)
     .setAudience(signer.audience ?? defaultAudience)

@@ -1,7 +1,7 @@
 // What every OAuth grant provider shares: finding the token endpoint (by
 // discovery or given), authenticating the client, and turning the
 // authorization server's answers into clear, secret-free errors.
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { importPKCS8 } from 'jose';
 import { fetch as undiciFetch } from 'undici';
@@ -10,6 +10,7 @@ import { checkIdentityProviderUrl } from '../http/url-policy.js';
 import { redact, Secret } from '../secrets.js';
 import type { SslContext } from '../ssl/create-ssl-context.js';
 import type { AccessToken } from '../token/access-token.js';
+import { signingKey } from './key-algorithm.js';
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
 
@@ -42,6 +43,7 @@ export class OAuthServer {
   readonly #secret: Secret | undefined;
   #configuration: Promise<oidc.Configuration> | undefined;
   readonly #where: string;
+  #signingKey: { key: KeyObject; algorithm: string } | undefined;
 
   constructor(options: OAuthServerOptions) {
     if (!options.clientId) throw new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', 'clientId is required');
@@ -62,6 +64,8 @@ export class OAuthServer {
     }
     this.clientId = options.clientId;
     this.#options = { ...options, authMethod: method };
+    if (method === 'private_key_jwt')
+      this.#signingKey = signingKey(options.privateKey as string | KeyObject, 'privateKey');
     this.#secret =
       options.clientSecret === undefined
         ? undefined
@@ -108,7 +112,7 @@ export class OAuthServer {
     const expiresIn = response.expires_in;
     return {
       value: response.access_token,
-      // Without expires_in, the JWT's own exp decides (see toAccessToken); 0 marks "unknown" here.
+      // NaN = the server did not say: toAccessToken then reads the JWT's exp or applies the default lifetime.
       expiresAt: typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 : Number.NaN,
       ...(response.refresh_token ? { refreshToken: response.refresh_token } : {}),
     };
@@ -162,17 +166,15 @@ export class OAuthServer {
       case 'client_secret_post':
         return oidc.ClientSecretPost(this.#secret?.reveal());
       case 'private_key_jwt': {
-        const keyObject =
-          typeof options.privateKey === 'string'
-            ? createPrivateKey(options.privateKey)
-            : (options.privateKey as KeyObject);
-        const algorithm = keyObject.asymmetricKeyType === 'ec' ? 'ES256' : 'RS256';
+        const { key: keyObject, algorithm } = this.#signingKey as { key: KeyObject; algorithm: string };
         // openid-client signs with a WebCrypto key; jose makes one from the PKCS#8 form.
         const key = await importPKCS8(keyObject.export({ type: 'pkcs8', format: 'pem' }) as string, algorithm);
         const extraHeader = options.assertionHeader;
         return oidc.PrivateKeyJwt(
           { key, ...(options.privateKeyId ? { kid: options.privateKeyId } : {}) },
-          extraHeader ? { [oidc.modifyAssertion]: (header: Record<string, unknown>) => void Object.assign(header, extraHeader) } : undefined,
+          extraHeader
+            ? { [oidc.modifyAssertion]: (header: Record<string, unknown>) => void Object.assign(header, extraHeader) }
+            : undefined,
         );
       }
       default:

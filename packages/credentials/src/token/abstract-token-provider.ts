@@ -14,6 +14,6 @@ export abstract class AbstractTokenProvider {
 
   /** Names where tokens come from, for logs and errors (never a secret). */
   describe(): string {
-    return this.constructor.name;
+    return this.constructor.name || 'the token provider';
   }
 }

@@ -35,17 +35,16 @@ export function toAccessToken(result: AccessToken | string, defaultLifetimeMs: n
       'the token provider returned an object without a `value` string',
     );
   }
-  if (!Number.isFinite(result.expiresAt)) {
-    throw new StreamAppError(
-      'STREAM_APP_ERR_INVALID_TOKEN',
-      'the token provider returned a token without `expiresAt` (epoch milliseconds)',
-    );
-  }
-  if (result.principal === undefined) {
-    const sub = decodeClaims(result.value)?.sub;
-    if (typeof sub === 'string') return { ...result, principal: sub };
-  }
-  return result;
+  // Without a usable expiresAt (an answer without expires_in), the same rules as for a bare string apply.
+  const fromValue =
+    Number.isFinite(result.expiresAt) && result.principal !== undefined
+      ? undefined
+      : toAccessToken(result.value, defaultLifetimeMs, now);
+  return {
+    ...result,
+    expiresAt: Number.isFinite(result.expiresAt) ? result.expiresAt : (fromValue?.expiresAt ?? now + defaultLifetimeMs),
+    ...(result.principal === undefined && fromValue?.principal ? { principal: fromValue.principal } : {}),
+  };
 }
 
 function decodeClaims(token: string) {

@@ -18,6 +18,8 @@ export interface TokenLifecycleOptions {
   defaultLifetimeMs?: number;
   /** A token closer than this to its expiry is not handed out (default 1 s). */
   expiryMarginMs?: number;
+  /** A provider that has not answered after this long counts as failed (default 30 s), so a hung call cannot stall every client. */
+  fetchTimeoutMs?: number;
 }
 
 export type TokenState = 'idle' | 'valid' | 'failing' | 'expired' | 'closed';
@@ -50,7 +52,10 @@ const DEFAULTS = {
   minRefreshIntervalMs: 5_000,
   defaultLifetimeMs: 3_600_000,
   expiryMarginMs: 1_000,
+  fetchTimeoutMs: 30_000,
 };
+// setTimeout turns longer delays into 1 ms.
+const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Owns the tokens of one provider for the whole process: one cached token,
@@ -65,6 +70,8 @@ export class TokenLifecycle extends EventEmitter<TokenLifecycleEvents> {
   };
   #current: AccessToken | undefined;
   #obtainedAt = 0;
+  /** When the background refresh of the current token is due. */
+  #refreshDueAt = 0;
   #inflight: Promise<AccessToken> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #state: TokenState = 'idle';
@@ -81,6 +88,7 @@ export class TokenLifecycle extends EventEmitter<TokenLifecycleEvents> {
       minRefreshIntervalMs: options.minRefreshIntervalMs ?? DEFAULTS.minRefreshIntervalMs,
       defaultLifetimeMs: options.defaultLifetimeMs ?? DEFAULTS.defaultLifetimeMs,
       expiryMarginMs: options.expiryMarginMs ?? DEFAULTS.expiryMarginMs,
+      fetchTimeoutMs: options.fetchTimeoutMs ?? DEFAULTS.fetchTimeoutMs,
       retry: { initialMs: 500, maxMs: 30_000, factor: 2, ...options.retry },
     };
     if (!(this.#options.refreshAt > 0 && this.#options.refreshAt < 1)) {
@@ -106,7 +114,9 @@ export class TokenLifecycle extends EventEmitter<TokenLifecycleEvents> {
       throw new StreamAppError('STREAM_APP_ERR_NO_VALID_TOKEN', 'the token lifecycle is closed');
     const current = this.#current;
     if (current && this.#isValid(current)) {
-      if (Date.now() >= this.#refreshPoint() && !this.#inflight) void this.#refresh().catch(() => {});
+      // While failing, the backoff timer decides when to try again, not the callers.
+      if (this.#state === 'valid' && Date.now() >= this.#refreshDueAt && !this.#inflight)
+        void this.#refresh().catch(() => {});
       return current;
     }
     try {
@@ -140,13 +150,6 @@ export class TokenLifecycle extends EventEmitter<TokenLifecycleEvents> {
     return Date.now() < token.expiresAt - this.#options.expiryMarginMs;
   }
 
-  #refreshPoint(): number {
-    const current = this.#current;
-    if (!current) return 0;
-    const lifetime = Math.max(0, current.expiresAt - this.#obtainedAt);
-    return this.#obtainedAt + Math.max(this.#options.minRefreshIntervalMs, lifetime * this.#options.refreshAt);
-  }
-
   /** One fetch at a time, whoever asks. */
   #refresh(): Promise<AccessToken> {
     this.#inflight ??= this.#fetch().finally(() => {
@@ -158,7 +161,18 @@ export class TokenLifecycle extends EventEmitter<TokenLifecycleEvents> {
   async #fetch(): Promise<AccessToken> {
     let token: AccessToken;
     try {
-      const [raw, extensions] = await Promise.all([this.#provider.token(), this.#provider.extensions?.()]);
+      const [raw, extensions] = await withTimeout(
+        Promise.all([this.#provider.token(), this.#provider.extensions?.()]),
+        this.#options.fetchTimeoutMs,
+        () =>
+          new StreamAppError(
+            'STREAM_APP_ERR_IDP_UNREACHABLE',
+            `${this.#provider.describe()} did not answer within ${this.#options.fetchTimeoutMs} ms`,
+            {
+              retriable: true,
+            },
+          ),
+      );
       token = toAccessToken(raw, this.#options.defaultLifetimeMs);
       if (extensions) token = { ...token, extensions: { ...extensions, ...token.extensions } };
       if (!this.#isValid(token)) {
@@ -186,13 +200,16 @@ export class TokenLifecycle extends EventEmitter<TokenLifecycleEvents> {
     const wasDown = this.#failingSince;
     this.#failingSince = undefined;
     this.#state = 'valid';
-    this.emit('token', {
+    const delay = this.#nextRefreshDelay();
+    this.#refreshDueAt = Date.now() + delay;
+    this.#schedule(delay);
+    this.#safeEmit('token', {
       expiresAt: token.expiresAt,
       refresh,
       ...(token.principal ? { principal: token.principal } : {}),
     });
-    if (wasDown !== undefined) this.emit('recovered', { expiresAt: token.expiresAt, downForMs: Date.now() - wasDown });
-    this.#schedule(this.#nextRefreshDelay());
+    if (wasDown !== undefined)
+      this.#safeEmit('recovered', { expiresAt: token.expiresAt, downForMs: Date.now() - wasDown });
   }
 
   #onFailure(error: StreamAppError) {
@@ -210,28 +227,44 @@ export class TokenLifecycle extends EventEmitter<TokenLifecycleEvents> {
       // Try again well before the kept token runs out.
       retryInMs = Math.max(100, Math.min(retryInMs, (current.expiresAt - Date.now()) / 2));
       this.#state = 'failing';
-    } else if (this.#state !== 'expired') {
-      this.#state = 'expired';
-      this.emit('expired', { error: this.#noValidToken(error) });
     }
-    this.emit('refresh-failed', { error, retryInMs, keptValidToken });
     this.#schedule(retryInMs);
+    if (!keptValidToken && this.#state !== 'expired') {
+      this.#state = 'expired';
+      this.#safeEmit('expired', { error: this.#noValidToken(error) });
+    }
+    this.#safeEmit('refresh-failed', { error, retryInMs, keptValidToken });
   }
 
   #nextRefreshDelay(): number {
     const current = this.#current as AccessToken;
     const lifetime = Math.max(0, current.expiresAt - this.#obtainedAt);
     const fraction = this.#options.refreshAt + (Math.random() * 2 - 1) * this.#options.jitter;
-    const delay = Math.max(this.#options.minRefreshIntervalMs, lifetime * Math.min(0.95, Math.max(0.05, fraction)));
-    // Never later than the margin before expiry.
-    return Math.max(0, Math.min(delay, lifetime - this.#options.expiryMarginMs * 2));
+    // Before the margin ahead of expiry; but never sooner than the minimum interval, which wins for tokens
+    // shorter than it (they are then fetched on demand), so that a short-lived token cannot cause a hot loop.
+    const beforeExpiry = Math.min(
+      lifetime * Math.min(0.95, Math.max(0.05, fraction)),
+      lifetime - this.#options.expiryMarginMs * 2,
+    );
+    return Math.max(this.#options.minRefreshIntervalMs, beforeExpiry, 10);
   }
 
   #schedule(delayMs: number) {
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => void this.#refresh().catch(() => {}), delayMs);
+    this.#timer = setTimeout(() => void this.#refresh().catch(() => {}), Math.min(delayMs, MAX_TIMER_MS));
     // Background refreshes must not keep a finished process alive.
     this.#timer.unref();
+  }
+
+  /** A listener that throws must not break the refresh loop. */
+  #safeEmit<K extends keyof TokenLifecycleEvents>(event: K, ...args: TokenLifecycleEvents[K]) {
+    try {
+      (this.emit as (event: K, ...rest: TokenLifecycleEvents[K]) => boolean)(event, ...args);
+    } catch (error) {
+      process.emitWarning(
+        `a TokenLifecycle '${String(event)}' listener threw: ${(error as Error)?.message ?? String(error)}`,
+      );
+    }
   }
 
   #noValidToken(cause: StreamAppError): StreamAppError {
@@ -254,24 +287,40 @@ export class TokenLifecycle extends EventEmitter<TokenLifecycleEvents> {
 
 function asStreamAppError(error: unknown, provider: AbstractTokenProvider): StreamAppError {
   if (error instanceof StreamAppError) return error;
-  return new StreamAppError(
-    'STREAM_APP_ERR_INVALID_TOKEN',
-    `${provider.describe()} failed: ${redactError(error, [])}`,
-    {
-      retriable: true,
-      cause: error,
-    },
-  );
+  // The provider's own error is not kept as `cause`: it may carry a token or secret that redaction cannot know.
+  return new StreamAppError('STREAM_APP_ERR_INVALID_TOKEN', `${provider.describe()} failed: ${redactError(error, [])}`, {
+    retriable: true,
+  });
 }
 
-const shared = new WeakMap<AbstractTokenProvider, TokenLifecycle>();
+const shared = new WeakMap<AbstractTokenProvider, { lifecycle: TokenLifecycle; options: string }>();
 
-/** The one lifecycle of a provider in this process, so that every client shares its tokens. */
-export function lifecycleFor(provider: AbstractTokenProvider, options?: TokenLifecycleOptions): TokenLifecycle {
-  let lifecycle = shared.get(provider);
-  if (!lifecycle || lifecycle.stats().state === 'closed') {
-    lifecycle = new TokenLifecycle(provider, options);
-    shared.set(provider, lifecycle);
+/**
+ * The one lifecycle of a provider object in this process, so that every client given that provider
+ * shares its tokens. Closing it stops it for all of them.
+ */
+export function lifecycleFor(provider: AbstractTokenProvider, options: TokenLifecycleOptions = {}): TokenLifecycle {
+  const key = JSON.stringify(options);
+  const existing = shared.get(provider);
+  if (existing && existing.lifecycle.stats().state !== 'closed') {
+    if (existing.options !== key) {
+      throw new StreamAppError(
+        'STREAM_APP_ERR_INVALID_OPTIONS',
+        `this token provider already has a lifecycle with other options (${existing.options}); share one OAuthCredentials, or give both the same lifecycle options`,
+      );
+    }
+    return existing.lifecycle;
   }
+  const lifecycle = new TokenLifecycle(provider, options);
+  shared.set(provider, { lifecycle, options: key });
   return lifecycle;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, error: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(error()), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -2,6 +2,7 @@ import {
   ClientCredentialsProvider,
   StreamAppError,
   type AbstractTokenProvider,
+  type Secret,
   type SslContext,
 } from '@stream-app/credentials';
 import type { KeyObject } from 'node:crypto';
@@ -11,7 +12,7 @@ export interface KeycloakOptions {
   url: string;
   realm: string;
   clientId: string;
-  clientSecret?: string;
+  clientSecret?: string | Secret;
   /** For "Signed JWT" client authentication (private_key_jwt). */
   privateKey?: string | KeyObject;
   privateKeyId?: string;
@@ -28,8 +29,10 @@ export function keycloak(options: KeycloakOptions): AbstractTokenProvider {
   if (!options?.url) throw invalid('url is required, e.g. https://sso.example.com');
   if (!options.realm) throw invalid('realm is required (the realm the client lives in)');
   if (!options.clientId) throw invalid('clientId is required');
-  if (!options.clientSecret && !options.privateKey) {
-    throw invalid('give clientSecret (client authenticator "Client Id and Secret") or privateKey ("Signed Jwt")');
+  if (!options.clientSecret === !options.privateKey) {
+    throw invalid(
+      'give either clientSecret (client authenticator "Client Id and Secret") or privateKey ("Signed Jwt"), not both',
+    );
   }
   const base = options.url.replace(/\/+$/, '');
   return new ClientCredentialsProvider({

@@ -7,6 +7,8 @@ import type { ProgressListener } from '../progress.js';
 /** The Apache Kafka release the test bed runs; 4.3.1 is the newest whose kafka-tools is on Maven Central. */
 export const KAFKA_VERSION = '4.3.1';
 const LOG4J_VERSION = '2.26.1';
+/** Pinned, so that what Maven resolves does not depend on its own default plugin version. */
+export const DEPENDENCY_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1';
 // kafka-clients brings slf4j-api 1.7; the log4j2 binding for 2.x needs 2.x (callers of 1.7 work with it).
 const SLF4J_VERSION = '2.0.17';
 

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../free-port.js';
@@ -89,13 +89,11 @@ export async function startKafka(options: KafkaOptions): Promise<KafkaBroker> {
     '--add-scram',
     `${mechanism}=[name=${passwordUser.username},password=${passwordUser.password}]`,
   ]);
-  await runKafkaTool(lib, 'kafka.tools.StorageTool', [
-    'format',
-    `--cluster-id=${clusterId}`,
-    '-c',
-    configFile,
-    ...scram,
-  ]);
+  const format = ['format', `--cluster-id=${clusterId}`, '-c', configFile, ...scram];
+  await runKafkaTool(lib, 'kafka.tools.StorageTool', format).catch((error: unknown) => {
+    removeAllButLog(dataDir);
+    throw error;
+  });
 
   const info: KafkaInfo = {
     version,
@@ -113,7 +111,10 @@ export async function startKafka(options: KafkaOptions): Promise<KafkaBroker> {
   };
 
   const launch = { lib, dataDir, configFile, logFile: info.logFile, options, onProgress };
-  let running = await launchBroker(launch);
+  let running = await launchBroker(launch).catch((error: unknown) => {
+    removeAllButLog(dataDir); // keys and passwords go; the log stays for the reader of the error
+    throw error;
+  });
   const removeExitHook = stopOnExit(() => running.child);
 
   return {
@@ -201,4 +202,10 @@ function summarizeLog(log: string, logFile: string): string {
   });
   const parts = errors.length > 0 ? [`Errors in ${logFile}:`, ...errors, ''] : [];
   return [...parts, `Last lines of ${logFile}:`, ...lines.slice(-15)].join('\n');
+}
+
+function removeAllButLog(dataDir: string) {
+  for (const entry of readdirSync(dataDir)) {
+    if (entry !== 'server.log') rmSync(join(dataDir, entry), { recursive: true, force: true });
+  }
 }

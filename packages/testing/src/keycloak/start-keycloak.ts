@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { cacheDir } from '../cache-dir.js';
 import { freePort } from '../free-port.js';
 import { hasExited, spawnWatched, stopOnExit, stopWatched } from '../process/watched-process.js';
+import { DEPENDENCY_PLUGIN } from '../kafka/resolve-kafka.js';
 import { printProgress, type ProgressListener } from '../progress.js';
 
 const run = promisify(execFile);
@@ -50,7 +51,8 @@ export async function startKeycloak(options: KeycloakOptions): Promise<RunningKe
   // Keycloak imports every file of data/import; one file per realm name, so parallel runs of one realm agree.
   const importDir = join(home, 'data', 'import');
   mkdirSync(importDir, { recursive: true });
-  writeFileSync(join(importDir, `${realm}.json`), JSON.stringify(realmExport(realm, options)));
+  const realmFile = join(importDir, `${realm}.json`);
+  writeFileSync(realmFile, JSON.stringify(realmExport(realm, options)), { mode: 0o600 });
   const logFile = join(runDir, 'keycloak.log');
   const url = `http://127.0.0.1:${port}`;
   const started = Date.now();
@@ -79,6 +81,7 @@ export async function startKeycloak(options: KeycloakOptions): Promise<RunningKe
     );
     if (ok) break;
     if (hasExited(child) || Date.now() > deadline) {
+      rmSync(realmFile, { force: true });
       await stopWatched(child);
       removeExitHook();
       const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-30).join('\n') : '';
@@ -88,6 +91,8 @@ export async function startKeycloak(options: KeycloakOptions): Promise<RunningKe
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+  // Imported: its client secrets need not stay on disk, nor be imported again by the next start.
+  rmSync(realmFile, { force: true });
   const startupMs = Date.now() - started;
   onProgress(`Keycloak is ready in ${(startupMs / 1000).toFixed(1)} s`);
   const issuer = `${url}/realms/${realm}`;
@@ -116,7 +121,7 @@ async function resolveKeycloak(onProgress: ProgressListener): Promise<string> {
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
   const artifact = `org.keycloak:keycloak-quarkus-dist:${KEYCLOAK_VERSION}:zip`;
-  await run('mvn', ['-B', '-q', 'dependency:copy', `-Dartifact=${artifact}`, `-DoutputDirectory=${root}`], {
+  await run('mvn', ['-B', '-q', `${DEPENDENCY_PLUGIN}:copy`, `-Dartifact=${artifact}`, `-DoutputDirectory=${root}`], {
     maxBuffer: 16 << 20,
   });
   onProgress('unpacking Keycloak');

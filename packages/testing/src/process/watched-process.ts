@@ -2,13 +2,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 
 // A shell between us and the server stops it if this process dies without
 // cleaning up, so no broker or Keycloak outlives a killed test run.
+// A server that ignores TERM for 20 s gets KILL.
 const WATCHDOG = `
 "$@" >>"$STREAM_APP_LOG" 2>&1 &
 server=$!
-trap 'kill -TERM $server 2>/dev/null; wait $server; exit 0' TERM INT
+stop() { kill -TERM $server 2>/dev/null; ( sleep 20; kill -KILL $server 2>/dev/null ) & wait $server; exit 0; }
+trap stop TERM INT
 while kill -0 "$STREAM_APP_PARENT" 2>/dev/null && kill -0 $server 2>/dev/null; do sleep 1 & wait $!; done
-kill -TERM $server 2>/dev/null
-wait $server
+stop
 `;
 
 /** Starts `command` in its own process group, its output appended to `logFile`, stopped if we die. */
