@@ -133,7 +133,8 @@ export class OAuthServer {
     const customFetch = this.#fetch();
     if (options.tokenEndpoint) {
       const configuration = new oidc.Configuration(
-        { issuer: options.issuer ?? new URL(options.tokenEndpoint).origin, token_endpoint: options.tokenEndpoint },
+        // Without an issuer, a client assertion's `aud` is the token endpoint itself (RFC 7523 §3 allows it; Okta and Entra ID require it).
+        { issuer: options.issuer ?? options.tokenEndpoint, token_endpoint: options.tokenEndpoint },
         options.clientId,
         {},
         auth,
@@ -245,6 +246,20 @@ function isOAuthError(error: unknown): error is OAuthErrorResponse {
 /** A 401 with WWW-Authenticate comes as a challenge error; its body still holds the OAuth error. */
 async function oauthErrorOf(error: unknown): Promise<unknown> {
   if (error instanceof oidc.ResponseBodyError) return error;
+  // A refusal whose body is not an OAuth error (Okta's {errorCode, errorSummary}, an HTML page): keep status and gist.
+  const response = (error as { cause?: unknown })?.cause;
+  if (response instanceof Response && !response.ok) {
+    const text = await response
+      .clone()
+      .text()
+      .catch(() => '');
+    const gist = text.replace(/\s+/g, ' ').trim().slice(0, 200);
+    return {
+      status: response.status,
+      error: response.status === 429 ? 'slow_down' : 'non_oauth_error',
+      ...(gist ? { error_description: gist } : {}),
+    } satisfies OAuthErrorResponse;
+  }
   if (error instanceof oidc.WWWAuthenticateChallengeError) {
     const body = (await error.response
       .clone()

@@ -288,9 +288,13 @@ export class TokenLifecycle extends EventEmitter<TokenLifecycleEvents> {
 function asStreamAppError(error: unknown, provider: AbstractTokenProvider): StreamAppError {
   if (error instanceof StreamAppError) return error;
   // The provider's own error is not kept as `cause`: it may carry a token or secret that redaction cannot know.
-  return new StreamAppError('STREAM_APP_ERR_INVALID_TOKEN', `${provider.describe()} failed: ${redactError(error, [])}`, {
-    retriable: true,
-  });
+  return new StreamAppError(
+    'STREAM_APP_ERR_INVALID_TOKEN',
+    `${provider.describe()} failed: ${redactError(error, [])}`,
+    {
+      retriable: true,
+    },
+  );
 }
 
 const shared = new WeakMap<AbstractTokenProvider, { lifecycle: TokenLifecycle; options: string }>();

@@ -1,0 +1,126 @@
+// Auth0: client credentials at `https://<domain>/oauth/token` with the secret
+// in the body (client_secret_post, as Auth0 documents it). Without
+// `audience`, Auth0 answers with an opaque token no broker can verify, so
+// the audience (the API Identifier) is required.
+import { inspect } from 'node:util';
+import {
+  AbstractTokenProvider,
+  ClientCredentialsProvider,
+  StreamAppError,
+  type AccessToken,
+  type Secret,
+  type SslContext,
+} from '@stream-app/credentials';
+
+export interface Auth0Options {
+  /** The tenant domain (`my-tenant.eu.auth0.com`) or a custom domain (`login.example.com`). */
+  domain?: string;
+  /** Client ID of a Machine to Machine application. */
+  clientId: string;
+  clientSecret: string | Secret;
+  /** The Identifier of the API registered for Kafka (Applications > APIs), e.g. `https://kafka.example.com`. */
+  audience: string;
+  /** Optional scopes (permissions of that API) to ask for. */
+  scope?: string | string[];
+  /** Overrides the endpoint built from `domain` (tests, proxies). */
+  tokenEndpoint?: string;
+  /** Plain HTTP to a loopback token endpoint (tests only). */
+  allowInsecureLoopback?: boolean;
+  ssl?: SslContext;
+  timeoutMs?: number;
+}
+
+/**
+ * Tokens from Auth0 for an API (`audience`) by the client credentials grant.
+ * `audience` and the client's credentials are checked before any request.
+ */
+export function auth0(options: Auth0Options): AbstractTokenProvider {
+  const fail = (message: string) => new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', `auth0(): ${message}`);
+  if (!options || typeof options !== 'object') throw fail('pass an options object');
+  if (!options.clientId) throw fail('clientId is required (the Client ID of a Machine to Machine application)');
+  if (!options.clientSecret) throw fail('clientSecret is required (the Client Secret of that application)');
+  if (typeof options.audience !== 'string' || options.audience.trim() === '') {
+    throw fail(
+      'audience is required: the Identifier of the API that stands for Kafka (Applications > APIs), e.g. ' +
+        "audience: 'https://kafka.example.com'. Without it Auth0 returns an opaque token that no broker can verify.",
+    );
+  }
+  const tokenEndpoint = options.tokenEndpoint ?? `https://${auth0Domain(options.domain, fail)}/oauth/token`;
+  const inner = new ClientCredentialsProvider({
+    tokenEndpoint,
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    authMethod: 'client_secret_post',
+    audience: options.audience,
+    ...(options.scope ? { scope: options.scope } : {}),
+    ...(options.allowInsecureLoopback ? { allowInsecureLoopback: true } : {}),
+    ...(options.ssl ? { ssl: options.ssl } : {}),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+  });
+  return new Auth0TokenProvider(inner, options.clientId, options.audience, tokenEndpoint);
+}
+
+class Auth0TokenProvider extends AbstractTokenProvider {
+  readonly #inner: AbstractTokenProvider;
+  readonly #clientId: string;
+  readonly #audience: string;
+  readonly #endpoint: string;
+
+  constructor(inner: AbstractTokenProvider, clientId: string, audience: string, endpoint: string) {
+    super();
+    this.#inner = inner;
+    this.#clientId = clientId;
+    this.#audience = audience;
+    this.#endpoint = endpoint;
+  }
+
+  async token(): Promise<AccessToken | string> {
+    try {
+      return await this.#inner.token();
+    } catch (error) {
+      throw this.#withHint(error);
+    }
+  }
+
+  override describe(): string {
+    return `Auth0 client credentials for ${this.#clientId} (audience ${this.#audience}) at ${this.#endpoint}`;
+  }
+
+  [inspect.custom]() {
+    return `Auth0TokenProvider(${this.describe()})`;
+  }
+
+  toJSON() {
+    return { provider: 'auth0', clientId: this.#clientId, audience: this.#audience, tokenEndpoint: this.#endpoint };
+  }
+
+  /** Auth0 answers most refusals with `access_denied`; the status tells which one it is. */
+  #withHint(error: unknown): unknown {
+    if (!(error instanceof StreamAppError) || error.code !== 'STREAM_APP_ERR_TOKEN_ENDPOINT') return error;
+    const { status, error: oauthError } = error.details;
+    let hint = '';
+    if (oauthError === 'access_denied' && status === 403) {
+      hint = `authorize the application for the API '${this.#audience}' (Applications > APIs > Machine To Machine Applications), or check the audience is that API's Identifier.`;
+    } else if (oauthError === 'access_denied' && status === 401) {
+      hint = 'the client id or secret is wrong (or the secret was rotated).';
+    } else if (oauthError === 'unauthorized_client') {
+      hint = 'enable the Client Credentials grant for the application (Settings > Advanced > Grant Types).';
+    }
+    if (!hint) return error;
+    const separator = /[.!?)]$/.test(error.message) ? ' ' : '. ';
+    return new StreamAppError(error.code, `${error.message}${separator}Auth0: ${hint}`, {
+      retriable: error.retriable,
+      cause: error,
+      details: error.details,
+    });
+  }
+}
+
+function auth0Domain(domain: string | undefined, fail: (message: string) => StreamAppError): string {
+  if (!domain) throw fail("domain is required (e.g. 'my-tenant.eu.auth0.com'), or give tokenEndpoint");
+  const host = domain.replace(/^https:\/\//i, '').replace(/\/+$/, '');
+  if (/^[a-z]+:\/\//i.test(host))
+    throw fail(`domain must be reached over HTTPS: give just the host name, not ${domain}`);
+  if (host.includes('/')) throw fail(`domain is the host name only (e.g. 'my-tenant.eu.auth0.com'), not ${domain}`);
+  return host;
+}
