@@ -2,15 +2,9 @@
 // in the body (client_secret_post, as Auth0 documents it). Without
 // `audience`, Auth0 answers with an opaque token no broker can verify, so
 // the audience (the API Identifier) is required.
-import { inspect } from 'node:util';
-import {
-  AbstractTokenProvider,
-  ClientCredentialsProvider,
-  StreamAppError,
-  type AccessToken,
-  type Secret,
-  type SslContext,
-} from '@stream-app/credentials';
+import type { AbstractTokenProvider } from '@stream-app/credentials';
+import { ClientCredentialsProvider, StreamAppError, type Secret, type SslContext } from '@stream-app/credentials';
+import { HintedProvider } from './hinted-provider.js';
 
 export interface Auth0Options {
   /** The tenant domain (`my-tenant.eu.auth0.com`) or a custom domain (`login.example.com`). */
@@ -57,63 +51,13 @@ export function auth0(options: Auth0Options): AbstractTokenProvider {
     ...(options.ssl ? { ssl: options.ssl } : {}),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
   });
-  return new Auth0TokenProvider(inner, options.clientId, options.audience, tokenEndpoint);
-}
-
-class Auth0TokenProvider extends AbstractTokenProvider {
-  readonly #inner: AbstractTokenProvider;
-  readonly #clientId: string;
-  readonly #audience: string;
-  readonly #endpoint: string;
-
-  constructor(inner: AbstractTokenProvider, clientId: string, audience: string, endpoint: string) {
-    super();
-    this.#inner = inner;
-    this.#clientId = clientId;
-    this.#audience = audience;
-    this.#endpoint = endpoint;
-  }
-
-  async token(): Promise<AccessToken | string> {
-    try {
-      return await this.#inner.token();
-    } catch (error) {
-      throw this.#withHint(error);
-    }
-  }
-
-  override describe(): string {
-    return `Auth0 client credentials for ${this.#clientId} (audience ${this.#audience}) at ${this.#endpoint}`;
-  }
-
-  [inspect.custom]() {
-    return `Auth0TokenProvider(${this.describe()})`;
-  }
-
-  toJSON() {
-    return { provider: 'auth0', clientId: this.#clientId, audience: this.#audience, tokenEndpoint: this.#endpoint };
-  }
-
-  /** Auth0 answers most refusals with `access_denied`; the status tells which one it is. */
-  #withHint(error: unknown): unknown {
-    if (!(error instanceof StreamAppError) || error.code !== 'STREAM_APP_ERR_TOKEN_ENDPOINT') return error;
-    const { status, error: oauthError } = error.details;
-    let hint = '';
-    if (oauthError === 'access_denied' && status === 403) {
-      hint = `authorize the application for the API '${this.#audience}' (Applications > APIs > Machine To Machine Applications), or check the audience is that API's Identifier.`;
-    } else if (oauthError === 'access_denied' && status === 401) {
-      hint = 'the client id or secret is wrong (or the secret was rotated).';
-    } else if (oauthError === 'unauthorized_client') {
-      hint = 'enable the Client Credentials grant for the application (Settings > Advanced > Grant Types).';
-    }
-    if (!hint) return error;
-    const separator = /[.!?)]$/.test(error.message) ? ' ' : '. ';
-    return new StreamAppError(error.code, `${error.message}${separator}Auth0: ${hint}`, {
-      retriable: error.retriable,
-      cause: error,
-      details: error.details,
-    });
-  }
+  const audience = options.audience;
+  return new HintedProvider(inner, {
+    name: 'Auth0',
+    describe: `Auth0 client credentials for ${options.clientId} (audience ${audience}) at ${tokenEndpoint}`,
+    json: { provider: 'auth0', clientId: options.clientId, audience, tokenEndpoint },
+    hint: (error) => auth0Hint(error, audience),
+  });
 }
 
 function auth0Domain(domain: string | undefined, fail: (message: string) => StreamAppError): string {
@@ -123,4 +67,18 @@ function auth0Domain(domain: string | undefined, fail: (message: string) => Stre
     throw fail(`domain must be reached over HTTPS: give just the host name, not ${domain}`);
   if (host.includes('/')) throw fail(`domain is the host name only (e.g. 'my-tenant.eu.auth0.com'), not ${domain}`);
   return host;
+}
+
+/** Auth0 answers most refusals with `access_denied`; the status tells which one it is. */
+function auth0Hint(error: StreamAppError, audience: string): string | undefined {
+  const { status, error: oauthError } = error.details;
+  if (oauthError === 'access_denied' && status === 403) {
+    return `authorize the application for the API '${audience}' (Applications > APIs > Machine To Machine Applications), or check the audience is that API's Identifier.`;
+  }
+  if (oauthError === 'access_denied' && status === 401)
+    return 'the client id or secret is wrong (or the secret was rotated).';
+  if (oauthError === 'unauthorized_client') {
+    return 'enable the Client Credentials grant for the application (Settings > Advanced > Grant Types).';
+  }
+  return undefined;
 }

@@ -16,6 +16,7 @@ import {
   type Secret,
   type SslContext,
 } from '@stream-app/credentials';
+import { HintedProvider } from './hinted-provider.js';
 
 export interface EntraIdCertificate {
   /** PEM (PKCS#8) or KeyObject of the certificate's private key. */
@@ -142,12 +143,14 @@ export function entraId(options: EntraIdOptions): AbstractTokenProvider {
         authMethod: 'client_secret_post',
         clientSecret: options.clientSecret as string | Secret,
       });
-  return new EntraClientCredentialsProvider(
-    inner,
-    options.clientId,
-    tokenEndpoint,
-    options.certificate ? 'certificate' : 'client secret',
-  );
+  const credential = options.certificate ? 'certificate' : 'client secret';
+  return new HintedProvider(inner, {
+    name: 'Entra ID',
+    describe: `Entra ID client credentials (${credential}) for ${options.clientId} at ${tokenEndpoint}`,
+    json: { provider: 'entra-id', clientId: options.clientId, tokenEndpoint, credential },
+    // The AADSTS code is in the error description.
+    hint: (error) => AADSTS_HINTS.find(([pattern]) => pattern.test(error.message))?.[1],
+  });
 }
 
 function checkScope(scope: unknown, fail: (message: string) => StreamAppError): string {
@@ -233,41 +236,6 @@ function certificateAuth(certificate: EntraIdCertificate, fail: (message: string
   };
 }
 
-class EntraClientCredentialsProvider extends AbstractTokenProvider {
-  readonly #inner: AbstractTokenProvider;
-  readonly #clientId: string;
-  readonly #endpoint: string;
-  readonly #kind: string;
-
-  constructor(inner: AbstractTokenProvider, clientId: string, endpoint: string, kind: string) {
-    super();
-    this.#inner = inner;
-    this.#clientId = clientId;
-    this.#endpoint = endpoint;
-    this.#kind = kind;
-  }
-
-  async token(): Promise<AccessToken | string> {
-    try {
-      return await this.#inner.token();
-    } catch (error) {
-      throw withHint(error);
-    }
-  }
-
-  override describe(): string {
-    return `Entra ID client credentials (${this.#kind}) for ${this.#clientId} at ${this.#endpoint}`;
-  }
-
-  [inspect.custom]() {
-    return `EntraIdTokenProvider(${this.describe()})`;
-  }
-
-  toJSON() {
-    return { provider: 'entra-id', clientId: this.#clientId, tokenEndpoint: this.#endpoint, credential: this.#kind };
-  }
-}
-
 // The AADSTS codes people hit with app-only tokens for Kafka, and what to change.
 const AADSTS_HINTS: Array<[RegExp, string]> = [
   [/AADSTS7000215\b/, 'the client secret is wrong: use the secret Value, not its Secret ID.'],
@@ -285,18 +253,6 @@ const AADSTS_HINTS: Array<[RegExp, string]> = [
   [/AADSTS70011\b/, "the scope must be a single '<resource>/.default'."],
   [/AADSTS1002012\b/, "the scope must be a single '<resource>/.default'."],
 ];
-
-function withHint(error: unknown): unknown {
-  if (!(error instanceof StreamAppError) || error.code !== 'STREAM_APP_ERR_TOKEN_ENDPOINT') return error;
-  const hint = AADSTS_HINTS.find(([pattern]) => pattern.test(error.message))?.[1];
-  if (!hint) return error;
-  const separator = /[.!?)]$/.test(error.message) ? ' ' : '. ';
-  return new StreamAppError(error.code, `${error.message}${separator}Entra ID: ${hint}`, {
-    retriable: error.retriable,
-    cause: error,
-    details: error.details,
-  });
-}
 
 interface ImdsTokenResponse {
   access_token?: string;

@@ -3,15 +3,9 @@
 // client-credentials tokens for custom scopes, so scopes are required and
 // OpenID Connect scopes are refused here rather than by Okta.
 import type { KeyObject } from 'node:crypto';
-import { inspect } from 'node:util';
-import {
-  AbstractTokenProvider,
-  ClientCredentialsProvider,
-  StreamAppError,
-  type AccessToken,
-  type Secret,
-  type SslContext,
-} from '@stream-app/credentials';
+import type { AbstractTokenProvider } from '@stream-app/credentials';
+import { ClientCredentialsProvider, StreamAppError, type Secret, type SslContext } from '@stream-app/credentials';
+import { HintedProvider } from './hinted-provider.js';
 
 export interface OktaOptions {
   /** Your Okta domain (`dev-123456.okta.com`) or custom domain (`login.example.com`); not the `-admin` one. */
@@ -96,52 +90,11 @@ export function okta(options: OktaOptions): AbstractTokenProvider {
     ...(options.ssl ? { ssl: options.ssl } : {}),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
   });
-  return new OktaTokenProvider(inner, options.clientId, tokenEndpoint);
-}
-
-class OktaTokenProvider extends AbstractTokenProvider {
-  readonly #inner: AbstractTokenProvider;
-  readonly #clientId: string;
-  readonly #endpoint: string;
-
-  constructor(inner: AbstractTokenProvider, clientId: string, endpoint: string) {
-    super();
-    this.#inner = inner;
-    this.#clientId = clientId;
-    this.#endpoint = endpoint;
-  }
-
-  async token(): Promise<AccessToken | string> {
-    try {
-      return await this.#inner.token();
-    } catch (error) {
-      throw withHint(error);
-    }
-  }
-
-  override describe(): string {
-    return `Okta client credentials for ${this.#clientId} at ${this.#endpoint}`;
-  }
-
-  [inspect.custom]() {
-    return `OktaTokenProvider(${this.describe()})`;
-  }
-
-  toJSON() {
-    return { provider: 'okta', clientId: this.#clientId, tokenEndpoint: this.#endpoint };
-  }
-}
-
-/** Adds what to change in Okta to the errors people hit most. */
-function withHint(error: unknown): unknown {
-  if (!(error instanceof StreamAppError) || error.code !== 'STREAM_APP_ERR_TOKEN_ENDPOINT') return error;
-  const hint = OKTA_HINTS[String(error.details.error)] ?? '';
-  if (!hint) return error;
-  const separator = /[.!?)]$/.test(error.message) ? ' ' : '. ';
-  return new StreamAppError(error.code, `${error.message}${separator}Okta: ${hint}`, {
-    retriable: error.retriable,
-    cause: error,
-    details: error.details,
+  return new HintedProvider(inner, {
+    name: 'Okta',
+    describe: `Okta client credentials for ${options.clientId} at ${tokenEndpoint}`,
+    json: { provider: 'okta', clientId: options.clientId, tokenEndpoint },
+    hint: (error) => OKTA_HINTS[String(error.details.error)],
   });
 }
 
