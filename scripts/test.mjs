@@ -19,6 +19,7 @@ const run = (label, command, args, env = process.env) =>
 run('lint (eslint)', bin('eslint'), ['.', '--max-warnings=0']);
 run('format (prettier --check)', bin('prettier'), ['--check', '.', '--log-level=warn']);
 run('types (tsc)', bin('tsc'), ['-p', 'tsconfig.json']);
+run('docs snippets compile', process.execPath, [join(repoRoot, 'scripts', 'check-docs.mjs')]);
 run('build every package on its own', process.execPath, [pnpm, '-r', '--reporter=append-only', 'build']);
 
 const testEnv = {
