@@ -2,7 +2,17 @@
 // one build per ABI in ~/.cache/stream-app/native and put the right one in
 // place before a run, so that Node 20 and Node 24 can share one checkout.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -53,13 +63,11 @@ export function ensureNativeClient(nodeBinary) {
   const installed = join(pkgDir, 'build', 'Release', BINARY);
   const abi = abiOf(nodeBinary);
   const { version } = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
-  const cached = cacheDir('native', `kafka-javascript-${version}`, `abi-${abi}`, BINARY);
+  // The binding finds librdkafka through its RUNPATH, $ORIGIN/../deps: the cache keeps that layout.
+  const cached = cacheDir('native', `kafka-javascript-${version}`, `abi-${abi}`, 'Release', BINARY);
 
   if (existsSync(installed) && loads(nodeBinary, installed)) {
-    if (!existsSync(cached)) {
-      mkdirSync(dirname(cached), { recursive: true });
-      copyFileSync(installed, cached);
-    }
+    if (!existsSync(cached)) saveBuild(join(pkgDir, 'build'), cached);
     return;
   }
   if (!existsSync(cached) || !loads(nodeBinary, cached)) buildInto(nodeBinary, pkgDir, cached, abi);
@@ -98,10 +106,20 @@ function buildInto(nodeBinary, pkgDir, cached, abi) {
         `building the native Kafka client failed (exit ${result.status}); last lines of ${log}:\n${tail}`,
       );
     }
-    mkdirSync(dirname(cached), { recursive: true });
-    copyFileSync(join(work, 'build', 'Release', BINARY), cached);
+    saveBuild(join(work, 'build'), cached);
     rmSync(work, { recursive: true, force: true });
   });
+}
+
+/** Copies a build's binding and its librdkafka shared libraries into the cache. */
+function saveBuild(buildDir, cached) {
+  const deps = join(dirname(dirname(cached)), 'deps');
+  mkdirSync(dirname(cached), { recursive: true });
+  mkdirSync(deps, { recursive: true });
+  for (const name of readdirSync(join(buildDir, 'deps')).filter((file) => /\.so(\.\d+)*$/.test(file))) {
+    copyFileSync(join(buildDir, 'deps', name), join(deps, name));
+  }
+  copyFileSync(join(buildDir, 'Release', BINARY), cached);
 }
 
 function findNodeGyp() {
