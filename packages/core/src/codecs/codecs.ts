@@ -1,0 +1,79 @@
+import { StreamAppError } from '@stream-app/credentials';
+import { Record, type RecordClass } from '../records/record.js';
+
+/** Turns message keys and values into bytes and back. */
+export interface Codec<T = unknown> {
+  readonly name: string;
+  encode(value: T): Buffer;
+  decode(bytes: Buffer | null): T;
+}
+
+const json: Codec = {
+  name: 'json',
+  encode: (value) => Buffer.from(JSON.stringify(value instanceof Record ? value.toPlain() : value)),
+  decode: (bytes) => {
+    if (bytes === null) return null;
+    try {
+      return JSON.parse(bytes.toString('utf8')) as unknown;
+    } catch (error) {
+      throw new StreamAppError(
+        'STREAM_APP_ERR_DECODE',
+        `the message is not valid JSON (${(error as Error).message.replace(/ in JSON.*$/, '')})`,
+        {
+          details: { codec: 'json' },
+        },
+      );
+    }
+  },
+};
+
+const raw: Codec<Buffer | null> = {
+  name: 'raw',
+  encode: (value) => value ?? Buffer.alloc(0),
+  decode: (bytes) => bytes,
+};
+
+const string: Codec<string | null> = {
+  name: 'string',
+  encode: (value) => Buffer.from(value ?? '', 'utf8'),
+  decode: (bytes) => (bytes === null ? null : bytes.toString('utf8')),
+};
+
+const registry = new Map<string, Codec>([
+  ['json', json],
+  ['raw', raw as Codec],
+  ['string', string as Codec],
+]);
+
+/** Adds a codec under its name (e.g. Avro or Protobuf ones). */
+export function registerCodec(codec: Codec): void {
+  if (!codec?.name || typeof codec.encode !== 'function' || typeof codec.decode !== 'function') {
+    throw new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', 'a codec needs a name, encode() and decode()');
+  }
+  registry.set(codec.name, codec);
+}
+
+export function codecNamed(name: string): Codec {
+  const codec = registry.get(name);
+  if (!codec) {
+    throw new StreamAppError(
+      'STREAM_APP_ERR_INVALID_OPTIONS',
+      `no codec named "${name}" (known: ${[...registry.keys()].join(', ')}); add one with registerCodec()`,
+    );
+  }
+  return codec;
+}
+
+/** A codec for a Record type: bytes ↔ the serializer's plain value ↔ a validated instance. */
+export function recordCodec<T extends Record>(
+  type: RecordClass<T>,
+  serializer: string | Codec = 'json',
+  options: { validate?: boolean } = {},
+): Codec<T> {
+  const base = typeof serializer === 'string' ? codecNamed(serializer) : serializer;
+  return {
+    name: `${base.name}:${type.name}`,
+    encode: (value) => base.encode(value instanceof Record ? value.toPlain() : value),
+    decode: (bytes) => type.fromPlain(base.decode(bytes), options),
+  };
+}
