@@ -4,7 +4,8 @@ import type { AccessToken } from '../token/access-token.js';
 import { toAccessToken } from '../token/access-token.js';
 import { OAuthServer, type OAuthServerOptions } from './oauth-server.js';
 
-export interface ClientCredentialsOptions extends OAuthServerOptions {
+/** The token request parameters every grant provider takes. */
+export interface GrantParameterOptions {
   /** Space-separated or a list. */
   scope?: string | string[];
   /** The `audience` parameter (Auth0, some others). */
@@ -14,6 +15,8 @@ export interface ClientCredentialsOptions extends OAuthServerOptions {
   /** Any other token request parameters. */
   extraParameters?: Record<string, string>;
 }
+
+export interface ClientCredentialsOptions extends OAuthServerOptions, GrantParameterOptions {}
 
 /** OAuth 2.0 client credentials grant (RFC 6749 §4.4): a service authenticates as itself. */
 export class ClientCredentialsProvider extends AbstractTokenProvider {
@@ -44,12 +47,7 @@ export class ClientCredentialsProvider extends AbstractTokenProvider {
   }
 }
 
-export function grantParameters(options: {
-  scope?: string | string[];
-  audience?: string;
-  resource?: string | string[];
-  extraParameters?: Record<string, string>;
-}): Record<string, string> {
+export function grantParameters(options: GrantParameterOptions): Record<string, string> {
   const parameters: Record<string, string> = { ...options.extraParameters };
   if (options.scope) parameters.scope = Array.isArray(options.scope) ? options.scope.join(' ') : options.scope;
   if (options.audience) parameters.audience = options.audience;

@@ -6,16 +6,11 @@ import { StreamAppError } from '../errors.js';
 import { Secret } from '../secrets.js';
 import { AbstractTokenProvider } from '../token/abstract-token-provider.js';
 import type { AccessToken } from '../token/access-token.js';
-import { grantParameters, withJwtFallback } from './client-credentials-provider.js';
+import { grantParameters, withJwtFallback, type GrantParameterOptions } from './client-credentials-provider.js';
 import { signingKey } from './key-algorithm.js';
 import { OAuthServer, type OAuthServerOptions } from './oauth-server.js';
 
-interface CommonGrantOptions extends OAuthServerOptions {
-  scope?: string | string[];
-  audience?: string;
-  resource?: string | string[];
-  extraParameters?: Record<string, string>;
-}
+interface CommonGrantOptions extends OAuthServerOptions, GrantParameterOptions {}
 
 /** Refresh token grant (RFC 6749 §6): trades a long-lived refresh token for access tokens, following rotation. */
 export class RefreshTokenProvider extends AbstractTokenProvider {
