@@ -16,12 +16,12 @@ const json: Codec = {
     try {
       return JSON.parse(bytes.toString('utf8')) as unknown;
     } catch (error) {
+      // V8's message quotes the payload ('Unexpected token 'o', "oops" is not valid JSON'): keep only where it broke.
+      const position = /position (\d+)/.exec((error as Error).message)?.[1];
       throw new StreamAppError(
         'STREAM_APP_ERR_DECODE',
-        `the message is not valid JSON (${(error as Error).message.replace(/ in JSON.*$/, '')})`,
-        {
-          details: { codec: 'json' },
-        },
+        `the message is not valid JSON${position ? ` (syntax error at byte ${position})` : ''}`,
+        { details: { codec: 'json', ...(position ? { position: Number(position) } : {}) } },
       );
     }
   },

@@ -1,0 +1,135 @@
+import { AbstractTokenProvider, OAuthCredentials, StreamAppError, type Credentials } from '@stream-app/credentials';
+import type { Logger, LoggerOptions } from '../logging/logger.js';
+import type { TopicPartition, Transport } from '../transport/transport.js';
+
+export type BadMessagePolicy = 'dead-letter' | 'skip' | 'stop';
+
+export interface AppOptions {
+  /** The app's name: its consumer group, and the prefix of its internal topics. */
+  id: string;
+  /** Bootstrap servers: `host:port`, a comma-separated list, or an array. */
+  broker: string | string[];
+  /** OAuth, SASL or mTLS credentials, or a token provider (e.g. `keycloak({...})`), which means OAUTHBEARER. */
+  credentials?: Credentials | AbstractTokenProvider;
+  /** Only at-least-once is built so far. */
+  processingGuarantee?: 'at_least_once';
+  /** Partitions of the topics the app creates (default 8). */
+  topicPartitions?: number;
+  /** Replicas of the topics the app creates (default 1). */
+  topicReplicationFactor?: number;
+  /** Create missing topics (default true); when false, missing topics are an error that names them. */
+  topicAllowDeclare?: boolean;
+  /** Where undecodable or invalid messages go (default `<id>-dead-letters`). */
+  deadLetterTopic?: string;
+  /** What to do with a message that fails decoding or validation (default `dead-letter`). */
+  onBadMessage?: BadMessagePolicy;
+  /** What to do when an agent throws: restart it after a backoff (default) or stop the worker. */
+  onAgentError?: 'restart' | 'stop';
+  /** Validate Record values (default true). */
+  validation?: boolean;
+  /** How often finished offsets are committed (default 1000 ms). */
+  commitIntervalMs?: number;
+  /** Unfinished messages per partition before the partition is paused (default 4096). */
+  streamBufferMaxSize?: number;
+  /** How long a graceful stop may take before it gives up waiting for agents (default 30 s). */
+  shutdownTimeoutMs?: number;
+  /** Static membership (`group.instance.id`): a restart within the session timeout keeps its partitions. */
+  groupInstanceId?: string;
+  sessionTimeoutMs?: number;
+  /** Where a new consumer group starts (default `earliest`). */
+  autoOffsetReset?: 'earliest' | 'latest';
+  onPartitionsAssigned?: (partitions: TopicPartition[]) => void | Promise<void>;
+  onPartitionsRevoked?: (partitions: TopicPartition[]) => void | Promise<void>;
+  logger?: Logger | LoggerOptions;
+  /** librdkafka properties for every client (e.g. `{ 'client.id': 'billing' }`). */
+  clientConfig?: { [property: string]: unknown };
+  /** Runs the app over another transport (the test driver's in-memory one). */
+  transport?: Transport;
+}
+
+export interface ResolvedAppOptions {
+  id: string;
+  bootstrap: string;
+  credentials: Credentials | undefined;
+  topicPartitions: number;
+  topicReplicationFactor: number;
+  topicAllowDeclare: boolean;
+  deadLetterTopic: string;
+  onBadMessage: BadMessagePolicy;
+  onAgentError: 'restart' | 'stop';
+  validation: boolean;
+  commitIntervalMs: number;
+  streamBufferMaxSize: number;
+  shutdownTimeoutMs: number;
+  autoOffsetReset: 'earliest' | 'latest';
+}
+
+function invalid(message: string): StreamAppError {
+  return new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', message);
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1)
+    throw invalid(`App option ${name} must be a positive integer, got ${String(value)}`);
+  return value;
+}
+
+function oneOf<T extends string>(name: string, value: T | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value))
+    throw invalid(`App option ${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** Checks every option before anything connects, with a message that names the option. */
+export function resolveAppOptions(options: AppOptions): ResolvedAppOptions {
+  if (!options || typeof options !== 'object')
+    throw invalid('new App(options) needs an options object with at least id and broker');
+  if (typeof options.id !== 'string' || !/^[a-zA-Z0-9._-]{1,200}$/.test(options.id)) {
+    throw invalid(
+      `App option id must be 1 to 200 letters, digits, '.', '_' or '-' (it names the consumer group and internal topics), got ${JSON.stringify(options.id)}`,
+    );
+  }
+  const brokers = (Array.isArray(options.broker) ? options.broker : String(options.broker ?? '').split(','))
+    .map((broker) => broker.trim().replace(/^kafka:\/\//, ''))
+    .filter(Boolean);
+  if (brokers.length === 0 && !options.transport)
+    throw invalid('App option broker is missing: give "host:port" of at least one Kafka broker');
+  for (const broker of brokers) {
+    if (!/^[^\s:/]+:\d{1,5}$/.test(broker)) throw invalid(`App option broker: "${broker}" is not host:port`);
+  }
+  if (options.processingGuarantee !== undefined && options.processingGuarantee !== 'at_least_once') {
+    throw invalid(
+      `App option processingGuarantee: ${JSON.stringify(options.processingGuarantee)} is not supported yet; only 'at_least_once' is (exactly-once needs transactions, which are not built)`,
+    );
+  }
+  const given = options.credentials as { kind?: unknown; token?: unknown } | undefined;
+  // A token provider (an AbstractTokenProvider, or anything with token()) means OAUTHBEARER.
+  const credentials =
+    given && (given instanceof AbstractTokenProvider || (given.kind === undefined && typeof given.token === 'function'))
+      ? new OAuthCredentials({ tokenProvider: given as AbstractTokenProvider })
+      : (options.credentials as Credentials | undefined);
+  if (credentials !== undefined && !['oauth', 'sasl', 'ssl'].includes((credentials as { kind?: string }).kind ?? '')) {
+    throw invalid(
+      'App option credentials must be OAuthCredentials, SaslCredentials, SslCredentials or a token provider',
+    );
+  }
+  const deadLetterTopic = options.deadLetterTopic ?? `${options.id}-dead-letters`;
+  return {
+    id: options.id,
+    bootstrap: brokers.join(','),
+    credentials,
+    topicPartitions: positive('topicPartitions', options.topicPartitions, 8),
+    topicReplicationFactor: positive('topicReplicationFactor', options.topicReplicationFactor, 1),
+    topicAllowDeclare: options.topicAllowDeclare ?? true,
+    deadLetterTopic,
+    onBadMessage: oneOf('onBadMessage', options.onBadMessage, ['dead-letter', 'skip', 'stop'], 'dead-letter'),
+    onAgentError: oneOf('onAgentError', options.onAgentError, ['restart', 'stop'], 'restart'),
+    validation: options.validation ?? true,
+    commitIntervalMs: positive('commitIntervalMs', options.commitIntervalMs, 1000),
+    streamBufferMaxSize: positive('streamBufferMaxSize', options.streamBufferMaxSize, 4096),
+    shutdownTimeoutMs: positive('shutdownTimeoutMs', options.shutdownTimeoutMs, 30_000),
+    autoOffsetReset: oneOf('autoOffsetReset', options.autoOffsetReset, ['earliest', 'latest'], 'earliest'),
+  };
+}

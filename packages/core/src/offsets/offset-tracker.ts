@@ -1,0 +1,130 @@
+import { partitionKey, type TopicPartition, type TopicPartitionOffset } from '../transport/transport.js';
+
+/** One fetched message on its way through the app: done when nothing holds it any more. */
+export interface OffsetEntry {
+  readonly offset: number;
+  /** How many agents (or the dead-letter path) still hold it. */
+  holders: number;
+}
+
+/**
+ * The offsets of one partition in fetch order. The committable offset is the first one not yet
+ * done: with 3 slow and 4, 5 done, it stays at 3 (Kafka's "next offset to read"), so a restart
+ * re-reads 3, 4 and 5 and loses nothing.
+ */
+export class PartitionOffsets {
+  readonly topic: string;
+  readonly partition: number;
+  #entries: OffsetEntry[] = [];
+  #head = 0;
+  #next: number | undefined;
+  #committed: number | undefined;
+  #low: { threshold: number; callback: () => void } | undefined;
+
+  constructor(topic: string, partition: number) {
+    this.topic = topic;
+    this.partition = partition;
+  }
+
+  track(offset: number, holders: number): OffsetEntry {
+    const entry = { offset, holders };
+    if (holders > 0) this.#entries.push(entry);
+    else if (this.#head === this.#entries.length) this.#next = offset + 1;
+    else this.#entries.push(entry);
+    return entry;
+  }
+
+  /** One holder is done with it. */
+  release(entry: OffsetEntry): void {
+    if (entry.holders <= 0) return;
+    entry.holders -= 1;
+    if (entry.holders > 0) return;
+    const entries = this.#entries;
+    while (this.#head < entries.length && entries[this.#head]!.holders === 0) {
+      this.#next = entries[this.#head]!.offset + 1;
+      this.#head += 1;
+    }
+    if (this.#low && this.outstanding <= this.#low.threshold) {
+      const { callback } = this.#low;
+      this.#low = undefined;
+      callback();
+    }
+    if (this.#head === entries.length) {
+      this.#entries = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > entries.length) {
+      this.#entries = entries.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  /** Calls back once, when at most `threshold` messages are outstanding (to resume a paused partition). */
+  onLow(threshold: number, callback: () => void): void {
+    this.#low = { threshold, callback };
+  }
+
+  /** The first offset not yet done (or the one after the last done). */
+  get next(): number | undefined {
+    return this.#head < this.#entries.length ? this.#entries[this.#head]!.offset : this.#next;
+  }
+
+  /** Messages fetched and not yet done. */
+  get outstanding(): number {
+    return this.#entries.length - this.#head;
+  }
+
+  /** The offset to commit, when it moved since the last commit. */
+  get uncommitted(): number | undefined {
+    const next = this.next;
+    return next !== undefined && next !== this.#committed ? next : undefined;
+  }
+
+  markCommitted(offset: number): void {
+    this.#committed = Math.max(offset, this.#committed ?? -1);
+  }
+}
+
+export class OffsetTracker {
+  readonly #partitions = new Map<string, PartitionOffsets>();
+
+  partition(topic: string, partition: number): PartitionOffsets {
+    const key = partitionKey(topic, partition);
+    let offsets = this.#partitions.get(key);
+    if (!offsets) {
+      offsets = new PartitionOffsets(topic, partition);
+      this.#partitions.set(key, offsets);
+    }
+    return offsets;
+  }
+
+  forget(partitions: TopicPartition[]): void {
+    for (const { topic, partition } of partitions) this.#partitions.delete(partitionKey(topic, partition));
+  }
+
+  /** Offsets that moved since their last commit, optionally only of these partitions. */
+  uncommitted(only?: TopicPartition[]): TopicPartitionOffset[] {
+    const keys = only ? new Set(only.map(({ topic, partition }) => partitionKey(topic, partition))) : undefined;
+    const out: TopicPartitionOffset[] = [];
+    for (const [key, offsets] of this.#partitions) {
+      if (keys && !keys.has(key)) continue;
+      const offset = offsets.uncommitted;
+      if (offset !== undefined) out.push({ topic: offsets.topic, partition: offsets.partition, offset });
+    }
+    return out;
+  }
+
+  markCommitted(offsets: TopicPartitionOffset[]): void {
+    for (const { topic, partition, offset } of offsets)
+      this.#partitions.get(partitionKey(topic, partition))?.markCommitted(offset);
+  }
+
+  outstanding(only?: TopicPartition[]): number {
+    let total = 0;
+    for (const offsets of only
+      ? only.map(({ topic, partition }) => this.#partitions.get(partitionKey(topic, partition)))
+      : this.#partitions.values()) {
+      total += offsets?.outstanding ?? 0;
+    }
+    return total;
+  }
+}

@@ -1,0 +1,59 @@
+import type { OffsetEntry, PartitionOffsets } from '../offsets/offset-tracker.js';
+import type { IncomingMessage } from '../transport/transport.js';
+
+/**
+ * A message as an agent sees it: typed key and value plus where it came from.
+ * `ack()` says this agent is done with it; streams do it for you when the
+ * agent asks for the next value (unless the stream is `noAck()`).
+ */
+export class StreamEvent<V = unknown, K = unknown> {
+  readonly key: K;
+  readonly value: V;
+  readonly message: IncomingMessage;
+  #offsets: PartitionOffsets | undefined;
+  #entry: OffsetEntry | undefined;
+  #acked = false;
+  readonly #onAck: ((event: StreamEvent) => void) | undefined;
+
+  constructor(
+    message: IncomingMessage,
+    key: K,
+    value: V,
+    offsets?: PartitionOffsets,
+    entry?: OffsetEntry,
+    onAck?: (event: StreamEvent) => void,
+  ) {
+    this.message = message;
+    this.key = key;
+    this.value = value;
+    this.#offsets = offsets;
+    this.#entry = entry;
+    this.#onAck = onAck;
+  }
+
+  get topic(): string {
+    return this.message.topic;
+  }
+  get partition(): number {
+    return this.message.partition;
+  }
+  get offset(): number {
+    return this.message.offset;
+  }
+  get timestamp(): number {
+    return this.message.timestamp;
+  }
+  get headers(): { [name: string]: Buffer } {
+    return this.message.headers;
+  }
+  get acked(): boolean {
+    return this.#acked;
+  }
+
+  ack(): void {
+    if (this.#acked) return;
+    this.#acked = true;
+    if (this.#offsets && this.#entry) this.#offsets.release(this.#entry);
+    this.#onAck?.(this as StreamEvent);
+  }
+}
