@@ -1,13 +1,12 @@
-// The README's demo: a real identity provider and a real Kafka broker on
-// 127.0.0.1, an orders worker that authenticates with OAuth, five orders.
-import { ClientCredentialsProvider, OAuthCredentials } from '@stream-app/credentials';
+// The README's demo: a real identity provider and a real Kafka broker on 127.0.0.1, the orders
+// app run by `stream-app worker -A src/app.ts` as a user would, and five orders sent to it.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { startTestbed, type Testbed } from '@stream-app/testing';
-import type { Order } from './order.js';
-import { kafkaClient, startOrdersWorker } from './worker.js';
+import { Order } from './order.js';
 
 const say = (message: string) => process.stdout.write(`${message}\n`);
-const TOPIC = 'orders';
-const ORDERS: Order[] = [
+const ORDERS = [
   { accountId: 'acc-1', amount: 12.5 },
   { accountId: 'acc-2', amount: 99 },
   { accountId: 'acc-1', amount: 7.25 },
@@ -16,86 +15,74 @@ const ORDERS: Order[] = [
 ];
 
 async function main() {
-  say('stream-app demo: identity provider + Kafka broker + an orders worker, all on 127.0.0.1\n');
+  say('stream-app demo: identity provider + Kafka broker + the orders worker, all on 127.0.0.1\n');
   const started = Date.now();
   const testbed: Testbed = await startTestbed({ onProgress: (m) => say(`  › ${m}`) });
-  let worker: { stop(): Promise<void> } | undefined = undefined;
-  let credentials: OAuthCredentials | undefined = undefined;
-  let stopping = false;
+  const client = testbed.info().clients.app;
+  Object.assign(process.env, {
+    KAFKA_BOOTSTRAP: testbed.kafka.bootstrap.oauth,
+    OIDC_TOKEN_ENDPOINT: testbed.identityProvider.tokenEndpoint,
+    OIDC_CLIENT_ID: client.clientId,
+    OIDC_CLIENT_SECRET: client.clientSecret,
+  });
+  say(
+    `  › identity provider ${testbed.identityProvider.issuer}, Kafka OAUTHBEARER listener ${testbed.kafka.bootstrap.oauth}\n`,
+  );
+
+  // The worker, exactly as a user starts it.
+  const bin = fileURLToPath(new URL('./bin.js', import.meta.resolve('stream-app')));
+  const appFile = fileURLToPath(new URL('../src/app.ts', import.meta.url));
+  say(`$ stream-app worker -A examples/orders/src/app.ts --log-format pretty\n`);
+  const worker = spawn(process.execPath, [bin, 'worker', '-A', appFile, '--log-format', 'pretty'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let paid = 0;
+  let ready!: () => void;
+  let allPaid!: () => void;
+  const isReady = new Promise<void>((resolve) => (ready = resolve));
+  const isAllPaid = new Promise<void>((resolve) => (allPaid = resolve));
+  const exited = new Promise<number | null>((resolve) => worker.once('exit', resolve));
+  const relay = (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n').filter(Boolean)) {
+      say(`  │ ${line}`);
+      if (line.startsWith('ready in')) ready();
+      if (/^account \S+ pays/.test(line) && ++paid === ORDERS.length) allPaid();
+    }
+  };
+  worker.stdout.on('data', relay);
+  worker.stderr.on('data', relay);
   const stop = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    say('\nstopping…');
-    await worker?.stop().catch(() => {});
-    credentials?.lifecycle.close();
+    if (worker.exitCode === null) worker.kill('SIGTERM');
+    await exited;
     await testbed.stop();
-    say('stopped cleanly.');
     process.exit(code);
   };
   process.once('SIGINT', () => void stop(130));
-  process.once('SIGTERM', () => void stop(143));
-
-  const { kafka, identityProvider } = testbed;
-  const app = testbed.info().clients.app;
-  say(`  › identity provider ${identityProvider.issuer}, Kafka OAUTHBEARER listener ${kafka.bootstrap.oauth}`);
-
-  const admin = kafka.createAdminClient();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 3 }] });
-  await admin.disconnect();
-
-  credentials = new OAuthCredentials({
-    tokenProvider: new ClientCredentialsProvider({
-      tokenEndpoint: identityProvider.tokenEndpoint,
-      clientId: app.clientId,
-      clientSecret: app.clientSecret,
-      scope: 'kafka',
-      allowInsecureLoopback: true, // the demo's identity provider is plain HTTP on 127.0.0.1
-    }),
+  const failed = exited.then((code) => {
+    throw new Error(`the worker exited early (code ${code})`);
   });
-  credentials.lifecycle.on('token', ({ expiresAt, refresh }) =>
-    say(
-      `  › ${refresh ? 'refreshed' : 'got'} an access token for User:${app.clientId}, valid until ${new Date(expiresAt).toISOString()}`,
-    ),
-  );
-  let processed = 0;
-  let allDone: () => void = () => {};
-  const done = new Promise<void>((resolve) => (allDone = resolve));
-  worker = await startOrdersWorker({
-    bootstrap: kafka.bootstrap.oauth,
-    credentials,
-    topic: TOPIC,
-    groupId: 'orders-demo',
-    onOrder: (order, where) => {
-      processed += 1;
-      say(
-        `  order ${processed}: account ${order.accountId} pays ${order.amount.toFixed(2)}  (partition ${where.partition}, offset ${where.offset})`,
-      );
-      if (processed === ORDERS.length) allDone();
-    },
-    onBadMessage: (error, where) =>
-      say(`  skipped a bad message at ${where.partition}/${where.offset}: ${error.message}`),
-  });
-  say(`\nworker started as User:${app.clientId} (OAuth client credentials); sending ${ORDERS.length} orders…\n`);
 
-  // The producer shares the worker's credentials, hence its token: one fetch for both.
-  const client = kafkaClient(kafka.bootstrap.oauth, credentials);
-  const producer = client.kafka.producer();
-  await client.connect(producer);
-  await producer.send({
-    topic: TOPIC,
-    messages: ORDERS.map((order) => ({ key: order.accountId, value: JSON.stringify(order) })),
-  });
-  await producer.disconnect();
+  await Promise.race([isReady, failed]);
+  // A client of the same app: the typed topic encodes and the producer shares the app's token.
+  const { app, orders } = await import('./app.js');
+  await app.connect();
+  say(`\nsending ${ORDERS.length} orders as User:${client.clientId}…\n`);
+  for (const order of ORDERS) await orders.send({ key: order.accountId, value: Order.fromPlain(order) });
+  await app.stop();
 
   const timeout = setTimeout(() => {
-    say(`\nonly ${processed} of ${ORDERS.length} orders arrived within 60 s`);
+    say(`\nonly ${paid} of ${ORDERS.length} orders arrived within 60 s`);
     void stop(1);
   }, 60_000);
-  await done;
+  await Promise.race([isAllPaid, failed]);
   clearTimeout(timeout);
-  say(`\nall ${ORDERS.length} orders processed (${((Date.now() - started) / 1000).toFixed(1)} s in all).`);
-  await stop(0);
+  say('\nall orders processed; stopping the worker with SIGTERM…\n');
+  worker.kill('SIGTERM');
+  const code = await exited;
+  say(`\nworker exited with code ${code}; ${((Date.now() - started) / 1000).toFixed(1)} s in all.`);
+  await testbed.stop();
+  say('stopped cleanly.');
+  process.exit(code === 0 ? 0 : 1);
 }
 
 main().catch((error: unknown) => {

@@ -66,7 +66,7 @@ interface Service {
 export class App extends EventEmitter<AppEvents> implements AgentRuntime {
   readonly id: string;
   readonly options: ResolvedAppOptions;
-  readonly logger: Logger;
+  #logger: Logger;
   readonly topics = new Map<string, Topic<never, never>>();
   readonly agents = new Map<string, Agent>();
   readonly #given: AppOptions;
@@ -95,7 +95,17 @@ export class App extends EventEmitter<AppEvents> implements AgentRuntime {
     this.#given = options;
     this.id = this.options.id;
     const logger = options.logger;
-    this.logger = (logger && 'child' in logger ? logger : createLogger(logger ?? {})).child({ app: this.id });
+    this.#logger = (logger && 'child' in logger ? logger : createLogger(logger ?? {})).child({ app: this.id });
+  }
+
+  get logger(): Logger {
+    return this.#logger;
+  }
+
+  /** Replaces the logger before start (the worker command does, for --loglevel and --log-format). */
+  setLogger(logger: Logger): void {
+    this.#assertNotStarted('setLogger');
+    this.#logger = logger;
   }
 
   get state(): AppState {

@@ -14,7 +14,7 @@ interface AgentMethod {
 type Decorated = { [AGENT_METHODS]?: AgentMethod[]; [AGENTS]?: Map<string, Agent> };
 
 /** Marks a method of a `@service(app)` class as an agent of `topic` (or of `app.topic(name)`). */
-export function agent(topic: Topic<never, never> | Topic<any, any>, options: AgentOptions = {}): MethodDecorator {
+export function agent(topic: Topic<unknown, unknown>, options: AgentOptions = {}): MethodDecorator {
   return (target, property) => {
     const type = target.constructor as Decorated;
     const methods = Object.hasOwn(type, AGENT_METHODS) ? type[AGENT_METHODS]! : (type[AGENT_METHODS] = []);

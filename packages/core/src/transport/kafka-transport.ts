@@ -55,8 +55,9 @@ export class KafkaTransport implements Transport {
           : 'PLAINTEXT',
     };
     const log = options.logger.child({ source: 'librdkafka' });
+    // librdkafka retries transient trouble itself ("…: retrying"); only what it gives up on is worth a warning.
     this.#diagnostics = new KafkaDiagnostics((level, message) =>
-      level === 'error' || level === 'warn' ? log.warn(message) : log.debug(message),
+      (level === 'error' || level === 'warn') && !/retrying\)?$/.test(message) ? log.warn(message) : log.debug(message),
     );
     this.#kafka = new KafkaJS.Kafka({
       ...options.clientConfig,

@@ -1,0 +1,160 @@
+import { register } from 'node:module';
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createLogger, isLogLevel, type App, type LogLevel } from '@stream-app/core';
+import { StreamAppError } from '@stream-app/credentials';
+import type { Io } from '../io.js';
+
+export const WORKER_HELP = `usage: stream-app worker -A <module>[:<export>] [options]
+
+Runs the app's agents: joins the consumer group, consumes, processes and produces until
+SIGINT or SIGTERM, then drains, commits and closes.
+
+options:
+  -A, --app <module>     the module that creates the App: a .ts or .js file; the App is its
+                         default export, its export named "app", or the export named after ':'
+  -l, --loglevel <level> debug, info (default), warn or error
+      --log-format <f>   pretty (default on a terminal) or json (one object per line)
+  -h, --help             this text`;
+
+export interface WorkerArgs {
+  app?: string | undefined;
+  loglevel?: string | undefined;
+  'log-format'?: string | undefined;
+}
+
+/** The App among a module's exports. */
+function findApp(exports: { [name: string]: unknown }, exportName: string | undefined, modulePath: string): App {
+  const isApp = (value: unknown): value is App =>
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as App).start === 'function' &&
+    (value as App).agents instanceof Map &&
+    typeof (value as App).id === 'string';
+  const candidates = exportName ? [exports[exportName]] : [exports.default, exports.app, ...Object.values(exports)];
+  const found = candidates.find(isApp);
+  if (found) return found;
+  throw new StreamAppError(
+    'STREAM_APP_ERR_APP_LOAD',
+    exportName
+      ? `${modulePath} has no App exported as "${exportName}" (exports: ${Object.keys(exports).join(', ') || 'none'})`
+      : `${modulePath} exports no App: export it (export const app = new App({...})) or name it with -A ${modulePath}:<export>`,
+  );
+}
+
+async function loadApp(spec: string, cwd: string): Promise<App> {
+  const match = /^(.*?)(?::([A-Za-z_$][\w$]*))?$/.exec(spec)!;
+  const modulePath = match[1]!;
+  const file = isAbsolute(modulePath) ? modulePath : resolve(cwd, modulePath);
+  if (/\.[cm]?ts$/.test(file)) register('../loader/typescript-hooks.js', import.meta.url);
+  let exports: { [name: string]: unknown };
+  try {
+    exports = (await import(pathToFileURL(file).href)) as { [name: string]: unknown };
+  } catch (error) {
+    if (error instanceof StreamAppError) throw error;
+    const code = (error as { code?: string }).code;
+    throw new StreamAppError(
+      'STREAM_APP_ERR_APP_LOAD',
+      code === 'ERR_MODULE_NOT_FOUND' && (error as Error).message.includes(file)
+        ? `cannot find the app module ${file}`
+        : `loading ${modulePath} failed: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  return findApp(exports, match[2], modulePath);
+}
+
+function banner(app: App, principal: string): string {
+  const credentials = app.credentials;
+  const rows: Array<[string, string]> = [
+    ['app', app.id],
+    ['broker', app.options.bootstrap],
+    ['auth', credentials ? credentials.describe() : 'none (PLAINTEXT)'],
+    ['principal', principal],
+    ['group', app.id],
+    [
+      'agents',
+      [...app.agents.values()]
+        .map((agent) => `${agent.name} ← ${agent.topic.name}${agent.concurrency > 1 ? ` ×${agent.concurrency}` : ''}`)
+        .join('\n') || 'none',
+    ],
+    ['topics', [...app.topics.values()].map((topic) => topic.name).join(', ')],
+    ['dead letters', `${app.options.deadLetterTopic} (${app.options.onBadMessage})`],
+  ];
+  const width = Math.max(...rows.map(([name]) => name.length));
+  return rows
+    .map(([name, value]) =>
+      value
+        .split('\n')
+        .map((line, index) => `  ${(index === 0 ? name : '').padEnd(width)}  ${line}`)
+        .join('\n'),
+    )
+    .join('\n');
+}
+
+/** `stream-app worker`: runs until a signal (exit 0 after a clean stop) or a failure (exit 1). */
+export async function workerCommand(args: WorkerArgs, io: Io, cwd = process.cwd()): Promise<number> {
+  if (!args.app) {
+    io.err(`${WORKER_HELP}\n\nerror: -A <module> is required`);
+    return 2;
+  }
+  const level = args.loglevel ?? 'info';
+  if (!isLogLevel(level)) {
+    io.err(`error: --loglevel must be debug, info, warn or error, got "${level}"`);
+    return 2;
+  }
+  const format = args['log-format'];
+  if (format !== undefined && format !== 'pretty' && format !== 'json') {
+    io.err(`error: --log-format must be pretty or json, got "${format}"`);
+    return 2;
+  }
+  // librdkafka holds a libuv thread per connecting client; the default 4 let a few slow connects stall the rest.
+  io.env.UV_THREADPOOL_SIZE ??= '16';
+  const logger = createLogger({ level: level as LogLevel, ...(format ? { format } : {}), write: io.err });
+  let app: App;
+  try {
+    app = await loadApp(args.app, cwd);
+  } catch (error) {
+    logger.error('cannot load the app', { error: error as Error });
+    return 1;
+  }
+  app.setLogger(logger.child({ app: app.id }));
+  io.out(`stream-app worker: starting ${app.id} against ${app.options.bootstrap}…`);
+  const started = Date.now();
+  try {
+    await app.start();
+  } catch (error) {
+    logger.error('the app could not start', { error: error as Error });
+    await app.stop().catch(() => {});
+    return 1;
+  }
+  io.out(
+    `\n${banner(app, await app.principal())}\n\nready in ${((Date.now() - started) / 1000).toFixed(1)} s; Ctrl-C stops gracefully.\n`,
+  );
+
+  const outcome = await new Promise<{ signal?: NodeJS.Signals; error?: Error }>((done) => {
+    const onSignal = (signal: NodeJS.Signals) => done({ signal });
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    app.once('failed', (error) => done({ error }));
+    if (app.failure) done({ error: app.failure });
+  });
+  if (outcome.signal) {
+    io.out(`\n${outcome.signal}: stopping — agents finish what they hold, then offsets are committed…`);
+    // A second signal means "now".
+    const force = (signal: NodeJS.Signals) => {
+      io.err(`${signal} again: exiting without waiting`);
+      process.exit(130);
+    };
+    process.once('SIGINT', force);
+    process.once('SIGTERM', force);
+  }
+  const stopping = Date.now();
+  await app.stop();
+  const stats = app.stats();
+  io.out(
+    `stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s: ${stats.received} received, ` +
+      `${stats.deadLettered} dead-lettered, ${stats.commits} commits.`,
+  );
+  return outcome.error ? 1 : 0;
+}
