@@ -1,5 +1,6 @@
 // The streaming core against the real broker and identity provider: what the issue asks to prove.
-import { App, DEAD_LETTER_HEADERS, Record, type StreamEvent } from '@stream-app/core';
+import type { App } from '@stream-app/core';
+import { DEAD_LETTER_HEADERS, Record, type StreamEvent } from '@stream-app/core';
 import { IsPositive, IsString } from 'class-validator';
 import { afterEach, describe, expect, it } from 'vitest';
 import { instanceFor } from '../src/agents/agent-runner.js';

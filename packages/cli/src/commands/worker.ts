@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { register } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -46,7 +47,10 @@ async function loadApp(spec: string, cwd: string): Promise<App> {
   const match = /^(.*?)(?::([A-Za-z_$][\w$]*))?$/.exec(spec)!;
   const modulePath = match[1]!;
   const file = isAbsolute(modulePath) ? modulePath : resolve(cwd, modulePath);
-  if (/\.[cm]?ts$/.test(file)) register('../loader/typescript-hooks.js', import.meta.url);
+  if (!existsSync(file)) throw new StreamAppError('STREAM_APP_ERR_APP_LOAD', `cannot find the app module ${file}`);
+  // The hooks are compiled next to this file; run from sources (tests), the host already reads TypeScript.
+  const hooks = new URL('../loader/typescript-hooks.js', import.meta.url);
+  if (/\.[cm]?ts$/.test(file) && existsSync(hooks)) register(hooks);
   let exports: { [name: string]: unknown };
   try {
     exports = (await import(pathToFileURL(file).href)) as { [name: string]: unknown };
