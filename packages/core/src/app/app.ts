@@ -42,6 +42,8 @@ export interface AppStats {
   skipped: number;
   commits: number;
   pausedPartitions: number;
+  /** Messages fetched and not yet done, over every assigned partition. */
+  outstanding: number;
 }
 
 interface AppEvents {
@@ -85,7 +87,14 @@ export class App extends EventEmitter<AppEvents> implements AgentRuntime {
   #replies: Replies | undefined;
   #stopping: Promise<void> | undefined;
   #failure: Error | undefined;
-  readonly #stats: AppStats = { received: 0, deadLettered: 0, skipped: 0, commits: 0, pausedPartitions: 0 };
+  readonly #stats: AppStats = {
+    received: 0,
+    deadLettered: 0,
+    skipped: 0,
+    commits: 0,
+    pausedPartitions: 0,
+    outstanding: 0,
+  };
   /** For the test driver: told when an event is done. */
   onEventAcked: ((event: StreamEvent) => void) | undefined;
 
@@ -129,7 +138,7 @@ export class App extends EventEmitter<AppEvents> implements AgentRuntime {
   }
 
   stats(): AppStats {
-    return { ...this.#stats, pausedPartitions: this.#paused.size };
+    return { ...this.#stats, pausedPartitions: this.#paused.size, outstanding: this.#offsets.outstanding() };
   }
 
   /** Declares a topic (created at start when missing and allowed). Same name, same Topic. */
@@ -233,9 +242,9 @@ export class App extends EventEmitter<AppEvents> implements AgentRuntime {
   /** Runs the agents: connects, declares topics, joins the consumer group and consumes until `stop()`. */
   async start(): Promise<void> {
     this.#assertState('created', 'start');
-    await this.connect();
-    this.#state = 'starting';
     try {
+      await this.connect();
+      this.#state = 'starting';
       for (const agent of this.agents.values()) {
         const runners = Array.from({ length: agent.concurrency }, (_, index) => new AgentRunner(agent, index, this));
         this.#runners.set(agent, runners);

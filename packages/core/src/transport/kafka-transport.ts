@@ -102,13 +102,25 @@ export class KafkaTransport implements Transport {
             })),
           });
         } catch (error) {
-          // Another worker of the same app may have created them a moment ago.
-          if ((error as { code?: number }).code !== 36) {
-            throw explainKafkaError(error, {
+          // The client reports one error per topic; "already exists" means another worker was quicker.
+          const failures = ((error as { errors?: unknown[] }).errors ?? [error]) as Array<{
+            code?: number;
+            topic?: string;
+          }>;
+          const real = failures.filter((failure) => failure.code !== 36);
+          const first = real[0];
+          if (first) {
+            const explained = explainKafkaError(first, {
               principal: await this.#options.principal(),
               operation: 'Create',
-              resource: missing.map((spec) => spec.name).join(','),
+              resource: first.topic ?? '?',
             });
+            if (explained instanceof StreamAppError) throw explained;
+            throw new StreamAppError(
+              'STREAM_APP_ERR_TOPIC_MISSING',
+              `could not create topic '${first.topic ?? '?'}': ${(first as Error).message}. Check its partitions, replicas and config, or create it yourself.`,
+              { cause: first, details: { topics: real.map((failure) => failure.topic) } },
+            );
           }
         }
       }
