@@ -1,6 +1,5 @@
-// Every ```ts block in docs/ is type-checked against the packages' sources, so
-// that the docs cannot drift from the API. (The README's example shows the
-// API still being built and is not checked.)
+// Every ```ts block in docs/ and the README is type-checked against the
+// packages' sources, so that the docs cannot drift from the API.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -23,10 +22,10 @@ declare const fromSSO: (options: { profile: string }) => () => Promise<{ accessK
 `;
 
 const files = [];
-for (const doc of markdown(join(repoRoot, 'docs'))) {
+for (const doc of [join(repoRoot, 'README.md'), ...markdown(join(repoRoot, 'docs'))]) {
   const blocks = [...readFileSync(doc, 'utf8').matchAll(/^```ts\n([\s\S]*?)^```$/gm)];
   blocks.forEach((block, index) => {
-    const name = `${relative(join(repoRoot, 'docs'), doc).replace(/[^\w]+/g, '_')}_${index + 1}.ts`;
+    const name = `${relative(repoRoot, doc).replace(/[^\w]+/g, '_')}_${index + 1}.ts`;
     // `export {}` makes each snippet a module of its own (top-level await, no clashes).
     writeFileSync(join(out, name), `// from ${relative(repoRoot, doc)}\n${block[1]}\n${PLACEHOLDERS}\nexport {};\n`);
     files.push(name);
