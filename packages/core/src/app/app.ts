@@ -97,6 +97,9 @@ export class App extends EventEmitter<AppEvents> implements AgentRuntime {
   };
   /** For the test driver: told when an event is done. */
   onEventAcked: ((event: StreamEvent) => void) | undefined;
+  /** For the test driver: told of every value an agent yields, with the event it yielded it for. */
+  onYield: ((agent: Agent, event: StreamEvent | undefined, value: unknown) => void) | undefined;
+  #transportOverride: Transport | undefined;
 
   constructor(options: AppOptions) {
     super();
@@ -115,6 +118,14 @@ export class App extends EventEmitter<AppEvents> implements AgentRuntime {
   setLogger(logger: Logger): void {
     this.#assertNotStarted('setLogger');
     this.#logger = logger;
+  }
+
+  /** Runs the app over another transport than its options say, e.g. the test driver's in-memory one; before start. */
+  setTransport(transport: Transport): void {
+    if (this.#state !== 'created' || this.#transport) {
+      throw new StreamAppError('STREAM_APP_ERR_APP_STATE', `setTransport: app ${this.id} is already connected`);
+    }
+    this.#transportOverride = transport;
   }
 
   get state(): AppState {
@@ -219,6 +230,7 @@ export class App extends EventEmitter<AppEvents> implements AgentRuntime {
     this.#state = 'starting';
     try {
       const transport =
+        this.#transportOverride ??
         this.#given.transport ??
         new KafkaTransport({
           bootstrap: this.options.bootstrap,
@@ -517,12 +529,10 @@ export class App extends EventEmitter<AppEvents> implements AgentRuntime {
         `app ${this.id} is not connected: await app.start() or app.connect() before ask()`,
       );
     }
-    this.#replies ??= new Replies(
-      this.#transport,
-      `${this.id}-replies`,
-      `${this.id}-replies-${randomUUID()}`,
-      this.topicDefaults.replicas,
-    );
+    this.#replies ??= new Replies(this.#transport, `${this.id}-replies`, `${this.id}-replies-${randomUUID()}`, {
+      replicas: this.options.topicReplicationFactor,
+      allowCreate: this.options.topicAllowDeclare,
+    });
     return this.#replies.ask(agent, message, timeoutMs);
   }
 

@@ -23,14 +23,21 @@ export class Replies {
   readonly #topic: string;
   readonly #groupId: string;
   readonly #replicas: number;
+  readonly #allowCreate: boolean;
   readonly #waiting = new Map<string, Waiting>();
   #ready: Promise<Consumer> | undefined;
 
-  constructor(transport: Transport, topic: string, groupId: string, replicas: number) {
+  constructor(
+    transport: Transport,
+    topic: string,
+    groupId: string,
+    topics: { replicas: number; allowCreate: boolean },
+  ) {
     this.#transport = transport;
     this.#topic = topic;
     this.#groupId = groupId;
-    this.#replicas = replicas;
+    this.#replicas = topics.replicas;
+    this.#allowCreate = topics.allowCreate;
   }
 
   static message(topic: string, correlationId: string, value: unknown): OutgoingMessage {
@@ -77,7 +84,7 @@ export class Replies {
     this.#ready ??= (async () => {
       await this.#transport.declareTopics(
         [{ name: this.#topic, partitions: 1, replicas: this.#replicas, config: { 'retention.ms': String(3_600_000) } }],
-        true,
+        this.#allowCreate,
       );
       let assigned!: () => void;
       const isAssigned = new Promise<void>((resolve) => (assigned = resolve));
