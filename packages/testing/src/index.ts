@@ -24,3 +24,8 @@ export { KEYCLOAK_VERSION, startKeycloak } from './keycloak/start-keycloak.js';
 export type { KeycloakClient, KeycloakOptions, RunningKeycloak } from './keycloak/start-keycloak.js';
 export { makeBrokerCertificates } from './kafka/certificates.js';
 export type { BrokerCertificates } from './kafka/certificates.js';
+export { MemoryTransport } from './driver/memory-transport.js';
+export type { MemoryTransportOptions, UnfinishedPartition } from './driver/memory-transport.js';
+export { partitionForKey } from './driver/murmur2.js';
+export { PUT_ID_HEADER, TestDriver, testApp } from './driver/test-driver.js';
+export type { DeadLetter, PutOptions, PutResult, PutValue, SentMessage, TestAppOptions } from './driver/test-driver.js';

@@ -17,6 +17,8 @@ export interface AgentRuntime {
   deadLetter(event: StreamEvent, error: Error, agent: Agent): void;
   reply(event: StreamEvent, value: unknown): void;
   fail(error: Error): void;
+  /** Told of every yielded value (the test driver collects them). */
+  onYield?: ((agent: Agent, event: StreamEvent | undefined, value: unknown) => void) | undefined;
 }
 
 const BACKOFF_FIRST_MS = 200;
@@ -175,6 +177,7 @@ export class AgentRunner implements StreamContext {
 
   async #emit(value: unknown): Promise<void> {
     const event = this.#current;
+    this.#runtime.onYield?.(this.agent, event, value);
     for (const sink of this.agent.sinks) {
       if (typeof sink === 'function') await sink(value);
       // Not awaited, so that sends batch; the app flushes them before committing the offsets behind them.

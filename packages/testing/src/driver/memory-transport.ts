@@ -1,0 +1,347 @@
+import type {
+  Consumer,
+  ConsumerHandlers,
+  ConsumerOptions,
+  IncomingMessage,
+  OutgoingMessage,
+  TopicPartition,
+  TopicPartitionOffset,
+  TopicSpec,
+  Transport,
+} from '@stream-app/core';
+import { StreamAppError } from '@stream-app/credentials';
+import { partitionForKey } from './murmur2.js';
+
+/** At most this many messages per hand-over, so that a paused partition stops soon, as with a broker's fetches. */
+const MAX_BATCH = 100;
+
+export interface MemoryTransportOptions {
+  /** Topics (name → partitions) that exist before any app declares one, e.g. for `topicAllowDeclare: false`. */
+  topics?: { [name: string]: number };
+}
+
+/** A partition of a consumer's assignment and how far it has been handed over. */
+interface Assigned extends TopicPartition {
+  key: string;
+  /** Where the consumer started (its group's committed offset, or the beginning or end). */
+  start: number;
+  /** The next offset to hand over. */
+  position: number;
+}
+
+interface Subscription {
+  options: ConsumerOptions;
+  handlers: ConsumerHandlers;
+  assigned: Map<string, Assigned>;
+  paused: Set<string>;
+  /** Revoking or closed: nothing more is handed over. */
+  stopped: boolean;
+}
+
+/** Work a consumer has not finished: messages not yet handed over, or handed over and not committed. */
+export interface UnfinishedPartition extends TopicPartition {
+  groupId: string;
+  /** The log end offset. */
+  end: number;
+  /** The next offset the consumer will be handed. */
+  position: number;
+  /** The group's committed offset, if it committed. */
+  committed: number | undefined;
+}
+
+/**
+ * A `Transport` that keeps topics in memory, for testing an App without Kafka. Topics are arrays of
+ * messages per partition; each consumer gets every partition of the topics it subscribes to (there is
+ * no group balancing) and is handed new messages asynchronously, in offset order per partition,
+ * starting after its group's committed offset. Sends are delivered at once, so `flush()` only
+ * reports the first failed send (to a topic that does not exist, or a partition it does not have).
+ */
+export class MemoryTransport implements Transport {
+  readonly description = { bootstrap: 'memory', mechanism: 'none' };
+  readonly #topics = new Map<string, IncomingMessage[][]>();
+  /** Every message of a topic in the order it was sent, over all partitions. */
+  readonly #sent = new Map<string, IncomingMessage[]>();
+  readonly #committed = new Map<string, Map<string, number>>();
+  readonly #subscriptions = new Set<Subscription>();
+  readonly #roundRobin = new Map<string, number>();
+  readonly #watchers = new Set<() => void>();
+  #connected = false;
+  #scheduled = false;
+  #failure: StreamAppError | undefined;
+
+  constructor(options: MemoryTransportOptions = {}) {
+    for (const [name, partitions] of Object.entries(options.topics ?? {})) this.createTopic(name, partitions);
+  }
+
+  /** Creates a topic (a no-op when it exists). */
+  createTopic(name: string, partitions = 1): void {
+    if (this.#topics.has(name)) return;
+    if (!Number.isInteger(partitions) || partitions < 1) {
+      throw new StreamAppError(
+        'STREAM_APP_ERR_INVALID_OPTIONS',
+        `topic '${name}': partitions must be a positive integer, got ${String(partitions)}`,
+      );
+    }
+    this.#topics.set(
+      name,
+      Array.from({ length: partitions }, () => []),
+    );
+    this.#sent.set(name, []);
+  }
+
+  // ── Transport ──────────────────────────────────────────────────────────────
+
+  async connect(): Promise<void> {
+    // Connecting again after close is allowed: a restarted app finds the topics and commits of the last one.
+    this.#connected = true;
+    this.#failure = undefined;
+  }
+
+  async declareTopics(specs: TopicSpec[], allowCreate: boolean): Promise<void> {
+    const missing = specs.filter((spec) => !this.#topics.has(spec.name));
+    if (missing.length > 0 && !allowCreate) {
+      // The code and gist of KafkaTransport's error, so that tests of topicAllowDeclare: false hold for both.
+      throw new StreamAppError(
+        'STREAM_APP_ERR_TOPIC_MISSING',
+        `topic${missing.length > 1 ? 's' : ''} ${missing.map((spec) => `'${spec.name}'`).join(', ')} ` +
+          `do${missing.length > 1 ? '' : 'es'} not exist, and topicAllowDeclare is false. ` +
+          'Create them (in memory: new MemoryTransport({ topics }) or createTopic()), or set topicAllowDeclare: true.',
+        { details: { topics: missing.map((spec) => spec.name) } },
+      );
+    }
+    for (const spec of missing) this.createTopic(spec.name, spec.partitions);
+    // A subscription to a topic that did not exist yet gets its partitions now, as after a metadata refresh.
+    for (const subscription of this.#subscriptions) {
+      const added = missing.filter((spec) => subscription.options.topics.includes(spec.name)).map((spec) => spec.name);
+      if (added.length > 0 && !subscription.stopped) await this.#assign(subscription, added);
+    }
+  }
+
+  send(message: OutgoingMessage): Promise<void> {
+    if (!this.#connected) {
+      return Promise.reject(
+        new StreamAppError('STREAM_APP_ERR_APP_STATE', 'the memory transport is not connected (or already closed)'),
+      );
+    }
+    if (this.#failure) return Promise.reject(this.#failure);
+    const partitions = this.#topics.get(message.topic);
+    if (!partitions) {
+      return this.#fail(message.topic, `it does not exist; declare it with app.topic() before the app starts`);
+    }
+    const partition = this.#partitionFor(message, partitions.length);
+    const log = partitions[partition];
+    if (!log) {
+      return this.#fail(message.topic, `it has ${partitions.length} partition(s), there is no partition ${partition}`);
+    }
+    const headers: { [name: string]: Buffer } = {};
+    for (const [name, value] of Object.entries(message.headers ?? {})) headers[name] = Buffer.from(value);
+    const stored: IncomingMessage = {
+      topic: message.topic,
+      partition,
+      offset: log.length,
+      // Copies: a producer may reuse its buffers, a broker would not see that.
+      key: message.key === null ? null : Buffer.from(message.key),
+      value: message.value === null ? null : Buffer.from(message.value),
+      headers,
+      timestamp: Date.now(),
+    };
+    log.push(stored);
+    this.#sent.get(message.topic)!.push(stored);
+    this.#schedule();
+    this.#changed();
+    return Promise.resolve();
+  }
+
+  async flush(): Promise<void> {
+    if (this.#failure) throw this.#failure;
+  }
+
+  async consume(options: ConsumerOptions, handlers: ConsumerHandlers): Promise<Consumer> {
+    if (!this.#connected) {
+      throw new StreamAppError('STREAM_APP_ERR_APP_STATE', 'the memory transport is not connected (or already closed)');
+    }
+    const subscription: Subscription = { options, handlers, assigned: new Map(), paused: new Set(), stopped: false };
+    this.#subscriptions.add(subscription);
+    await this.#assign(
+      subscription,
+      options.topics.filter((topic) => this.#topics.has(topic)),
+    );
+    const keys = (partitions: TopicPartition[]) =>
+      partitions.map(({ topic, partition }) => partitionKey(topic, partition));
+    return {
+      commit: async (offsets: TopicPartitionOffset[]) => {
+        if (!this.#subscriptions.has(subscription)) return; // closed: a no-op, as with KafkaTransport
+        const group = this.#committed.get(options.groupId) ?? new Map<string, number>();
+        this.#committed.set(options.groupId, group);
+        for (const { topic, partition, offset } of offsets) group.set(partitionKey(topic, partition), offset);
+        this.#changed();
+      },
+      pause: (partitions) => {
+        for (const key of keys(partitions)) subscription.paused.add(key);
+        this.#changed();
+      },
+      resume: (partitions) => {
+        for (const key of keys(partitions)) subscription.paused.delete(key);
+        this.#schedule();
+        this.#changed();
+      },
+      close: () => this.#close(subscription),
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const subscription of [...this.#subscriptions]) await this.#close(subscription);
+    this.#connected = false;
+    this.#changed();
+  }
+
+  // ── for tests ──────────────────────────────────────────────────────────────
+
+  /** The topics that exist, with their partition counts. */
+  topics(): Map<string, number> {
+    return new Map([...this.#topics].map(([name, partitions]) => [name, partitions.length]));
+  }
+
+  /** Every message of a topic, in the order it was sent (empty if the topic does not exist). */
+  messages(topic: string): readonly IncomingMessage[] {
+    return [...(this.#sent.get(topic) ?? [])];
+  }
+
+  /** A group's committed offsets of a topic, by partition (Kafka's "next offset to read"). */
+  committed(groupId: string, topic: string): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const [key, offset] of this.#committed.get(groupId) ?? []) {
+      const [name, partition] = key.split('\u0000');
+      if (name === topic) out.set(Number(partition), offset);
+    }
+    return new Map([...out].sort(([a], [b]) => a - b));
+  }
+
+  /**
+   * Partitions where an open consumer has messages still to be handed over, or (for `groupId`) was
+   * handed messages its group has not committed. Empty means every consumer is caught up and that
+   * group finished everything it read.
+   */
+  unfinished(groupId: string): UnfinishedPartition[] {
+    const out: UnfinishedPartition[] = [];
+    for (const subscription of this.#subscriptions) {
+      if (subscription.stopped) continue;
+      const group = subscription.options.groupId;
+      for (const assigned of subscription.assigned.values()) {
+        const end = this.#topics.get(assigned.topic)![assigned.partition]!.length;
+        const committed = this.#committed.get(group)?.get(assigned.key);
+        const done = group === groupId ? (committed ?? assigned.start) : assigned.position;
+        if (assigned.position < end || done < assigned.position) {
+          out.push({
+            groupId: group,
+            topic: assigned.topic,
+            partition: assigned.partition,
+            end,
+            position: assigned.position,
+            committed,
+          });
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Calls `listener` after anything changes (a send, a hand-over, a commit, a pause); returns the unsubscribe. */
+  watch(listener: () => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────────
+
+  #partitionFor(message: OutgoingMessage, partitions: number): number {
+    if (message.partition !== undefined) return message.partition;
+    if (message.key !== null) return partitionForKey(message.key, partitions);
+    const next = this.#roundRobin.get(message.topic) ?? 0;
+    this.#roundRobin.set(message.topic, next + 1);
+    return next % partitions;
+  }
+
+  /** Like KafkaTransport: the first failed send fails every later send and flush, so the app's next commit stops it. */
+  #fail(topic: string, why: string): Promise<never> {
+    this.#failure ??= new StreamAppError('STREAM_APP_ERR_DELIVERY', `could not produce to topic '${topic}': ${why}`, {
+      details: { topic },
+    });
+    this.#changed();
+    return Promise.reject(this.#failure);
+  }
+
+  async #assign(subscription: Subscription, topics: string[]): Promise<void> {
+    const partitions: TopicPartition[] = [];
+    const group = this.#committed.get(subscription.options.groupId);
+    for (const topic of topics) {
+      const logs = this.#topics.get(topic)!;
+      logs.forEach((log, partition) => {
+        const key = partitionKey(topic, partition);
+        if (subscription.assigned.has(key)) return;
+        const start = group?.get(key) ?? (subscription.options.fromBeginning ? 0 : log.length);
+        subscription.assigned.set(key, { topic, partition, key, start, position: start });
+        partitions.push({ topic, partition });
+      });
+    }
+    if (partitions.length === 0) return;
+    await subscription.handlers.onAssigned(partitions);
+    this.#schedule();
+    this.#changed();
+  }
+
+  async #close(subscription: Subscription): Promise<void> {
+    if (!this.#subscriptions.has(subscription) || subscription.stopped) return;
+    subscription.stopped = true;
+    // As a broker does on leaving the group: the app finishes and commits the revoked partitions' work.
+    const partitions = [...subscription.assigned.values()].map(({ topic, partition }) => ({ topic, partition }));
+    try {
+      if (partitions.length > 0) await subscription.handlers.onRevoked(partitions, false);
+    } finally {
+      this.#subscriptions.delete(subscription);
+      this.#changed();
+    }
+  }
+
+  // Hand-overs happen on a later turn of the event loop, never inside send(): as with a broker, a
+  // producer is never re-entered by the consumer of what it just sent.
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#deliver();
+    });
+  }
+
+  #deliver(): void {
+    let handed = false;
+    for (const subscription of this.#subscriptions) {
+      for (const assigned of subscription.assigned.values()) {
+        if (subscription.stopped || subscription.paused.has(assigned.key)) continue;
+        const log = this.#topics.get(assigned.topic)![assigned.partition]!;
+        if (assigned.position >= log.length) continue;
+        const batch = log.slice(assigned.position, assigned.position + MAX_BATCH).map((message) => ({
+          ...message,
+          headers: { ...message.headers },
+        }));
+        // Moved on before handing over: a pause inside the handler must not hand the same messages again.
+        assigned.position += batch.length;
+        handed = true;
+        subscription.handlers.onMessages(batch);
+      }
+    }
+    if (handed) {
+      this.#schedule(); // what is left beyond MAX_BATCH, or was sent meanwhile
+      this.#changed();
+    }
+  }
+
+  #changed(): void {
+    for (const watcher of this.#watchers) watcher();
+  }
+}
+
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
