@@ -1,6 +1,6 @@
 import { AbstractTokenProvider, OAuthCredentials, StreamAppError, type Credentials } from '@stream-app/credentials';
 import type { Logger, LoggerOptions } from '../logging/logger.js';
-import type { TopicPartition, Transport } from '../transport/transport.js';
+import type { TopicPartition } from '../transport/transport.js';
 
 export type BadMessagePolicy = 'dead-letter' | 'skip' | 'stop';
 
@@ -43,8 +43,6 @@ export interface AppOptions {
   logger?: Logger | LoggerOptions;
   /** librdkafka properties for every client (e.g. `{ 'client.id': 'billing' }`). */
   clientConfig?: { [property: string]: unknown };
-  /** Runs the app over another transport (the test driver's in-memory one). */
-  transport?: Transport;
 }
 
 export interface ResolvedAppOptions {
@@ -94,7 +92,7 @@ export function resolveAppOptions(options: AppOptions): ResolvedAppOptions {
   const brokers = (Array.isArray(options.broker) ? options.broker : String(options.broker ?? '').split(','))
     .map((broker) => broker.trim().replace(/^kafka:\/\//, ''))
     .filter(Boolean);
-  if (brokers.length === 0 && !options.transport)
+  if (brokers.length === 0)
     throw invalid('App option broker is missing: give "host:port" of at least one Kafka broker');
   for (const broker of brokers) {
     if (!/^[^\s:/]+:\d{1,5}$/.test(broker)) throw invalid(`App option broker: "${broker}" is not host:port`);

@@ -231,7 +231,6 @@ export class App extends EventEmitter<AppEvents> implements AgentRuntime {
     try {
       const transport =
         this.#transportOverride ??
-        this.#given.transport ??
         new KafkaTransport({
           bootstrap: this.options.bootstrap,
           ...(this.options.credentials ? { credentials: this.options.credentials } : {}),
