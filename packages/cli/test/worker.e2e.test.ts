@@ -2,8 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { KafkaJS } from '@confluentinc/kafka-javascript';
-import { createAdminClient } from '@stream-app/testing';
+import { adminKafka, createAdminClient } from '@stream-app/testing';
 import { useTestbed } from '@stream-app/testing/vitest';
 import { describe, expect, it } from 'vitest';
 import { main, type Io } from '../src/index.js';
@@ -64,20 +63,6 @@ function startWorker(env: { [name: string]: string }): Worker {
   };
 }
 
-function adminKafka() {
-  return new KafkaJS.Kafka({
-    kafkaJS: {
-      brokers: [testbed.kafka.bootstrap.admin],
-      sasl: {
-        mechanism: 'plain',
-        username: testbed.kafka.adminUser.username,
-        password: testbed.kafka.adminUser.password,
-      },
-      logLevel: KafkaJS.logLevel.ERROR,
-    },
-  });
-}
-
 async function committed(groupId: string, topic: string): Promise<number> {
   const admin = createAdminClient(testbed.kafka);
   await admin.connect();
@@ -101,7 +86,7 @@ describe('stream-app worker', () => {
     const env = { ORDERS_TOPIC: topic, ORDERS_APP_ID: `orders-${randomUUID().slice(0, 8)}` };
     const first = startWorker(env);
     await first.waitFor(/^ready in/, 'the first worker');
-    const producer = adminKafka().producer();
+    const producer = adminKafka(testbed.kafka).producer();
     await producer.connect();
     const total = 400;
     // Orders keep coming while the worker is killed and replaced.

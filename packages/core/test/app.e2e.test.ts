@@ -1,8 +1,6 @@
 // The streaming core against the real broker and identity provider: what the issue asks to prove.
-import type { App } from '@stream-app/core';
-import { DEAD_LETTER_HEADERS, Record, type StreamEvent } from '@stream-app/core';
-import { IsPositive, IsString } from 'class-validator';
-import { afterEach, describe, expect, it } from 'vitest';
+import { DEAD_LETTER_HEADERS, type StreamEvent } from '@stream-app/core';
+import { describe, expect, it } from 'vitest';
 import { instanceFor } from '../src/agents/agent-runner.js';
 import {
   committedOffsets,
@@ -12,21 +10,11 @@ import {
   produceRaw,
   readTopic,
   uniqueName,
+  Order,
+  stoppedAfterEachTest,
 } from './helpers/broker.js';
 
-class Order extends Record {
-  @IsString() accountId!: string;
-  @IsPositive() amount!: number;
-}
-
-const running: App[] = [];
-function track(app: App): App {
-  running.push(app);
-  return app;
-}
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((app) => app.stop()));
-});
+const track = stoppedAfterEachTest();
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

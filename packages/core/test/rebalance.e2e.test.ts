@@ -1,12 +1,17 @@
 // Consumer-group behaviour with more than one worker: cooperative-sticky hand-over, hooks, static membership.
-import type { App, TopicPartition } from '@stream-app/core';
-import { afterEach, describe, expect, it } from 'vitest';
-import { committedOffsets, createTopic, eventually, makeApp, produceRaw, uniqueName } from './helpers/broker.js';
+import type { TopicPartition } from '@stream-app/core';
+import { describe, expect, it } from 'vitest';
+import {
+  committedOffsets,
+  createTopic,
+  eventually,
+  makeApp,
+  produceRaw,
+  stoppedAfterEachTest,
+  uniqueName,
+} from './helpers/broker.js';
 
-const running: App[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((app) => app.stop()));
-});
+const track = stoppedAfterEachTest();
 
 const names = (partitions: TopicPartition[]) => partitions.map((p) => p.partition).sort();
 
@@ -23,7 +28,7 @@ function worker(id: string, topic: string, seen: number[], extra: Parameters<typ
   app.agent(app.topic(topic), async (stream) => {
     for await (const value of stream) seen.push((value as { n: number }).n);
   });
-  running.push(app);
+  track(app);
   return { app, assigned, revoked };
 }
 

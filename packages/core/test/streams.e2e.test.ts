@@ -1,24 +1,20 @@
 // Stream operators, sinks and topic declaration against the real broker.
-import { type App, DEAD_LETTER_HEADERS, Record } from '@stream-app/core';
+import { DEAD_LETTER_HEADERS } from '@stream-app/core';
 import { StreamAppError } from '@stream-app/credentials';
 import { TESTBED_CLIENTS } from '@stream-app/testing';
-import { IsPositive, IsString } from 'class-validator';
-import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, makeApp, oauth, produceRaw, readTopic, uniqueName } from './helpers/broker.js';
+import { describe, expect, it } from 'vitest';
+import {
+  eventually,
+  makeApp,
+  oauth,
+  produceRaw,
+  readTopic,
+  uniqueName,
+  Order,
+  stoppedAfterEachTest,
+} from './helpers/broker.js';
 
-class Order extends Record {
-  @IsString() accountId!: string;
-  @IsPositive() amount!: number;
-}
-
-const running: App[] = [];
-function track(app: App): App {
-  running.push(app);
-  return app;
-}
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((app) => app.stop()));
-});
+const track = stoppedAfterEachTest();
 
 describe('stream operators against a real broker', () => {
   it('groupBy repartitions through an internal topic so each new key is handled in order by one instance', async () => {

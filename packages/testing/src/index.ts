@@ -29,3 +29,4 @@ export type { MemoryTransportOptions, UnfinishedPartition } from './driver/memor
 export { partitionForKey } from './driver/murmur2.js';
 export { PUT_ID_HEADER, TestDriver, testApp } from './driver/test-driver.js';
 export type { DeadLetter, PutOptions, PutResult, PutValue, SentMessage, TestAppOptions } from './driver/test-driver.js';
+export { adminKafka, testbedCredentials } from './testbed/testbed-clients.js';

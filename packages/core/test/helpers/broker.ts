@@ -1,9 +1,16 @@
 // Helpers for the core's tests against the run's real broker and identity provider.
 import { randomUUID } from 'node:crypto';
-import { KafkaJS } from '@confluentinc/kafka-javascript';
-import { App, createLogger, type AppOptions, type LogLevel } from '@stream-app/core';
-import { ClientCredentialsProvider, OAuthCredentials } from '@stream-app/credentials';
-import { createAdminClient, TESTBED_CLIENTS, type TestbedInfo } from '@stream-app/testing';
+import { App, createLogger, Record, type AppOptions, type LogLevel } from '@stream-app/core';
+import type { OAuthCredentials } from '@stream-app/credentials';
+import {
+  adminKafka,
+  createAdminClient,
+  TESTBED_CLIENTS,
+  testbedCredentials,
+  type TestbedInfo,
+} from '@stream-app/testing';
+import { IsPositive, IsString } from 'class-validator';
+import { afterEach } from 'vitest';
 import { useTestbed } from '@stream-app/testing/vitest';
 
 export const testbed: TestbedInfo = useTestbed();
@@ -13,15 +20,25 @@ export function uniqueName(prefix: string): string {
 }
 
 export function oauth(client: { clientId: string; clientSecret: string } = TESTBED_CLIENTS.app): OAuthCredentials {
-  return new OAuthCredentials({
-    tokenProvider: new ClientCredentialsProvider({
-      tokenEndpoint: testbed.identityProvider.tokenEndpoint,
-      clientId: client.clientId,
-      clientSecret: client.clientSecret,
-      scope: 'kafka',
-      allowInsecureLoopback: true,
-    }),
+  return testbedCredentials(testbed.identityProvider, client);
+}
+
+/** Faust's Order, the record most tests use. */
+export class Order extends Record {
+  @IsString() accountId!: string;
+  @IsPositive() amount!: number;
+}
+
+/** Apps a test file started; each is stopped after its test. */
+export function stoppedAfterEachTest(): (app: App) => App {
+  const running: App[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((app) => app.stop()));
   });
+  return (app) => {
+    running.push(app);
+    return app;
+  };
 }
 
 /** An app on the OAUTHBEARER listener as the test app client; logs only warnings unless STREAM_APP_TEST_LOGLEVEL says otherwise. */
@@ -61,26 +78,12 @@ export async function committedOffsets(groupId: string, topic: string): Promise<
   }
 }
 
-function adminKafka() {
-  return new KafkaJS.Kafka({
-    kafkaJS: {
-      brokers: [testbed.kafka.bootstrap.admin],
-      sasl: {
-        mechanism: 'plain',
-        username: testbed.kafka.adminUser.username,
-        password: testbed.kafka.adminUser.password,
-      },
-      logLevel: KafkaJS.logLevel.ERROR,
-    },
-  });
-}
-
 /** Produces raw messages as the admin (so tests can write what no App would). */
 export async function produceRaw(
   topic: string,
   messages: Array<{ key?: string | null; value: string | Buffer | null; partition?: number }>,
 ): Promise<void> {
-  const producer = adminKafka().producer();
+  const producer = adminKafka(testbed.kafka).producer();
   await producer.connect();
   try {
     await producer.send({
@@ -106,7 +109,9 @@ export interface ReadMessage {
 
 /** Reads a topic from the beginning until `count` messages arrived (or fails after `timeoutMs`). */
 export async function readTopic(topic: string, count: number, timeoutMs = 30_000): Promise<ReadMessage[]> {
-  const consumer = adminKafka().consumer({ kafkaJS: { groupId: uniqueName('reader'), fromBeginning: true } });
+  const consumer = adminKafka(testbed.kafka).consumer({
+    kafkaJS: { groupId: uniqueName('reader'), fromBeginning: true },
+  });
   const received: ReadMessage[] = [];
   await consumer.connect();
   try {
