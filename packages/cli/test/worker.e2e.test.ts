@@ -136,7 +136,8 @@ describe('stream-app worker', () => {
     expect(text).toMatch(/auth\s+SASL\/OAUTHBEARER with client credentials/);
     expect(text).toMatch(new RegExp(`agents\\s+Billing.charge ← ${topic}`));
     worker.process.kill('SIGTERM');
-    expect(await worker.exited).toBe(0);
+    const code = await worker.exited;
+    expect(code, `${worker.process.signalCode} ${worker.output.join('\n')}`).toBe(0);
     expect(worker.output.join('\n')).toMatch(/stopped in \d+\.\d s/);
   });
 });

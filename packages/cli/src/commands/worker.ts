@@ -123,8 +123,14 @@ export async function workerCommand(args: WorkerArgs, io: Io, cwd = process.cwd(
     return 1;
   }
   app.setLogger(logger.child({ app: app.id }));
+  // Listen before anything is printed: a supervisor may signal as soon as it sees "ready".
+  let signalled: (signal: NodeJS.Signals) => void = () => {};
+  const signal = new Promise<NodeJS.Signals>((resolve) => (signalled = resolve));
+  process.once('SIGINT', signalled);
+  process.once('SIGTERM', signalled);
   io.out(`stream-app worker: starting ${app.id} against ${app.options.bootstrap}…`);
   const started = Date.now();
+  const failure = new Promise<Error>((resolve) => app.once('failed', resolve));
   try {
     await app.start();
   } catch (error) {
@@ -136,23 +142,22 @@ export async function workerCommand(args: WorkerArgs, io: Io, cwd = process.cwd(
     `\n${banner(app, await app.principal())}\n\nready in ${((Date.now() - started) / 1000).toFixed(1)} s; Ctrl-C stops gracefully.\n`,
   );
 
-  const outcome = await new Promise<{ signal?: NodeJS.Signals; error?: Error }>((done) => {
-    const onSignal = (signal: NodeJS.Signals) => done({ signal });
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    app.once('failed', (error) => done({ error }));
-    if (app.failure) done({ error: app.failure });
-  });
+  const outcome = await Promise.race([
+    signal.then((received) => ({ signal: received, error: undefined })),
+    failure.then((error) => ({ signal: undefined, error })),
+  ]);
   if (outcome.signal) {
     io.out(`\n${outcome.signal}: stopping — agents finish what they hold, then offsets are committed…`);
-    // A second signal means "now".
-    const force = (signal: NodeJS.Signals) => {
-      io.err(`${signal} again: exiting without waiting`);
-      process.exit(130);
-    };
-    process.once('SIGINT', force);
-    process.once('SIGTERM', force);
   }
+  // From now on a signal means "now".
+  process.off('SIGINT', signalled);
+  process.off('SIGTERM', signalled);
+  const force = (received: NodeJS.Signals) => {
+    io.err(`${received}: exiting without waiting for the graceful stop`);
+    process.exit(130);
+  };
+  process.once('SIGINT', force);
+  process.once('SIGTERM', force);
   const stopping = Date.now();
   await app.stop();
   const stats = app.stats();
