@@ -1,8 +1,10 @@
 import { StreamAppError } from '@stream-app/credentials';
 import type { Agent } from '../agents/agent.js';
-import { Record } from '../records/record.js';
+import { codecNamed } from '../codecs/codecs.js';
 import type { TopicMessage } from '../topics/topic.js';
 import type { Consumer, IncomingMessage, OutgoingMessage, Transport } from '../transport/transport.js';
+
+const json = codecNamed('json');
 
 export const REPLY_TO = 'stream-app.reply-to';
 export const CORRELATION_ID = 'stream-app.correlation-id';
@@ -41,11 +43,10 @@ export class Replies {
   }
 
   static message(topic: string, correlationId: string, value: unknown): OutgoingMessage {
-    const plain = value instanceof Record ? value.toPlain() : value;
     return {
       topic,
       key: null,
-      value: Buffer.from(JSON.stringify(plain === undefined ? null : plain)),
+      value: json.encode(value === undefined ? null : value),
       headers: { [CORRELATION_ID]: correlationId },
     };
   }
@@ -110,9 +111,9 @@ export class Replies {
     this.#waiting.delete(id);
     clearTimeout(waiting.timer);
     try {
-      waiting.resolve(message.value === null ? null : JSON.parse(message.value.toString('utf8')));
-    } catch {
-      waiting.reject(new StreamAppError('STREAM_APP_ERR_DECODE', 'the reply is not valid JSON'));
+      waiting.resolve(json.decode(message.value));
+    } catch (error) {
+      waiting.reject(error as Error);
     }
   }
 

@@ -114,6 +114,11 @@ export class Stream<T> implements AsyncIterable<T> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
+    return this.#iterate((pulled) => pulled.value);
+  }
+
+  /** Asking for the next item first acknowledges what the previous ones held. */
+  #iterate<R>(item: (pulled: { value: T; event: StreamEvent }) => R): AsyncIterator<R> {
     const source = this.#source;
     const pull = this.#pull;
     return {
@@ -122,7 +127,7 @@ export class Stream<T> implements AsyncIterable<T> {
         for (;;) {
           const pulled = await pull();
           if (pulled === END) return { done: true, value: undefined };
-          if (pulled !== TIMEOUT) return { done: false, value: pulled.value };
+          if (pulled !== TIMEOUT) return { done: false, value: item(pulled) };
         }
       },
       // Also called when the loop body throws: what the agent holds is left to its supervisor (dead letters).
@@ -250,21 +255,8 @@ export class Stream<T> implements AsyncIterable<T> {
 
   /** This stream, re-rooted on a source that is not the agent body's (its events are not "current"). */
   #markForwarder(): AsyncIterable<{ value: T; event: StreamEvent }> {
-    const source = this.#source;
-    const pull = this.#pull;
-    source.isBody = false;
-    return {
-      [Symbol.asyncIterator]: () => ({
-        next: async () => {
-          source.release();
-          for (;;) {
-            const pulled = await pull();
-            if (pulled === END) return { done: true, value: undefined };
-            if (pulled !== TIMEOUT) return { done: false, value: pulled };
-          }
-        },
-      }),
-    };
+    this.#source.isBody = false;
+    return { [Symbol.asyncIterator]: () => this.#iterate((pulled) => pulled) };
   }
 
   /** A stream whose events the agent acknowledges itself (`event.ack()`), e.g. after a batch is stored elsewhere. */

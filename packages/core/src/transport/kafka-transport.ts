@@ -29,6 +29,20 @@ export interface KafkaTransportOptions {
 
 type KafkaMessage = KafkaJS.KafkaMessage;
 
+/** Messages for one topic gathered during a tick, and the promise every sender of them holds. */
+interface PendingBatch {
+  messages: KafkaJS.Message[];
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+function pendingBatch(): PendingBatch {
+  const batch = { messages: [] } as unknown as PendingBatch;
+  batch.done = new Promise<void>((resolve, reject) => Object.assign(batch, { resolve, reject }));
+  return batch;
+}
+
 /** The transport over `@confluentinc/kafka-javascript` (librdkafka). */
 export class KafkaTransport implements Transport {
   readonly description: { bootstrap: string; mechanism: string };
@@ -38,7 +52,7 @@ export class KafkaTransport implements Transport {
   #producer: KafkaJS.Producer | undefined;
   readonly #consumers = new Set<KafkaConsumer>();
   // Sends are gathered per topic and handed to the client once per tick: one call and one promise per batch.
-  #pending = new Map<string, { messages: KafkaJS.Message[]; done: Promise<void> }>();
+  #pending = new Map<string, PendingBatch>();
   #scheduled = false;
   readonly #inFlight = new Set<Promise<void>>();
   #failure: StreamAppError | undefined;
@@ -147,12 +161,8 @@ export class KafkaTransport implements Transport {
     if (this.#failure) return Promise.reject(this.#failure);
     let batch = this.#pending.get(message.topic);
     if (!batch) {
-      const messages: KafkaJS.Message[] = [];
-      let settle!: { resolve: () => void; reject: (error: unknown) => void };
-      const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-      batch = { messages, done };
+      batch = pendingBatch();
       this.#pending.set(message.topic, batch);
-      (batch as unknown as { settle: typeof settle }).settle = settle;
     }
     batch.messages.push({
       key: message.key,
@@ -173,9 +183,8 @@ export class KafkaTransport implements Transport {
     this.#pending = new Map();
     const producer = this.#producer;
     for (const [topic, batch] of batches) {
-      const { settle } = batch as unknown as { settle: { resolve: () => void; reject: (error: unknown) => void } };
       if (!producer) {
-        settle.reject(
+        batch.reject(
           new StreamAppError(
             'STREAM_APP_ERR_APP_STATE',
             'the app is not connected: call app.start() or app.connect() first',
@@ -184,7 +193,7 @@ export class KafkaTransport implements Transport {
         continue;
       }
       const sent = producer.send({ topic, messages: batch.messages }).then(
-        () => settle.resolve(),
+        () => batch.resolve(),
         async (error: unknown) => {
           const explained = explainKafkaError(error, {
             principal: await this.#options.principal().catch(() => 'the principal'),
@@ -200,7 +209,7 @@ export class KafkaTransport implements Transport {
                   { cause: error, details: { topic } },
                 );
           this.#failure ??= failure;
-          settle.reject(failure);
+          batch.reject(failure);
         },
       );
       this.#inFlight.add(sent);
