@@ -18,7 +18,8 @@ export default defineConfig({
   resolve: {
     // Tests run against the sources, so no build is needed first.
     alias: [
-      { find: /^@stream-app\/testing\/vitest$/, replacement: src('testing/src/vitest/index.ts') },
+      { find: /^@stream-app\/credentials\/errors$/, replacement: src('credentials/src/errors.ts') },
+      { find: /^@stream-app\/([a-z-]+)\/([a-z-]+)$/, replacement: src('$1/src/$2/index.ts') },
       { find: /^@stream-app\/([a-z-]+)$/, replacement: src('$1/src/index.ts') },
     ],
   },

@@ -1,13 +1,16 @@
+export { CoreError, StreamAppError } from './errors/index.js';
+export type { CoreErrorCode, CoreErrorDetails, StreamAppErrorCode } from './errors/index.js';
 export { KafkaDiagnostics, authenticationError, connectClient, explainKafkaError } from './kafka/kafka-diagnostics.js';
 export type { AuthorizationContext, KafkaLogSink } from './kafka/kafka-diagnostics.js';
 export { arrayOf, field, Record } from './records/record.js';
 export type { RecordClass } from './records/record.js';
 export { codecNamed, recordCodec, registerCodec } from './codecs/codecs.js';
 export type { Codec } from './codecs/codecs.js';
-export { App, DEAD_LETTER_HEADERS } from './app/app.js';
+export { App } from './app/app.js';
 export type { AppState, AppStats } from './app/app.js';
 export type { AppOptions, BadMessagePolicy } from './app/app-options.js';
-export { CORRELATION_ID, REPLY_TO } from './app/replies.js';
+export { DEAD_LETTER_HEADERS } from './dead-letters/dead-letters.js';
+export { CORRELATION_ID, REPLY_TO } from './replies/replies.js';
 export { Topic } from './topics/topic.js';
 export type { TopicMessage, TopicOptions, TypeSpec } from './topics/topic.js';
 export { Agent } from './agents/agent.js';
@@ -18,16 +21,31 @@ export { StreamEvent } from './streams/event.js';
 export { agent, agentOf, service } from './decorators/decorators.js';
 export { createLogger, describeError, isLogLevel } from './logging/logger.js';
 export type { LogFields, Logger, LoggerOptions, LogLevel } from './logging/logger.js';
+export { ManualClock, systemClock } from './clock/clock.js';
+export type { Clock, ClockTimer } from './clock/clock.js';
+export { Sensors } from './sensors/sensor.js';
+export type { DeadLetterInfo, PauseReason, Sensor } from './sensors/sensor.js';
+export { Backoff, Supervisor } from './supervisor/supervisor.js';
+export type { SupervisedTask } from './supervisor/supervisor.js';
+export { AtLeastOnce } from './committer/commit-strategy.js';
+export type { CommitStrategy } from './committer/commit-strategy.js';
+export { OffsetTracker, PartitionOffsets } from './committer/offset-tracker.js';
 export { KafkaTransport } from './transport/kafka-transport.js';
+export type { KafkaTransportOptions, LibrdkafkaConfig } from './transport/kafka-config.js';
+export { PauseReasons } from './transport/pause-reasons.js';
+export { firstHeader, partitionKey } from './transport/transport.js';
 export type {
+  AdminPort,
   Consumer,
   ConsumerHandlers,
   ConsumerOptions,
   IncomingMessage,
+  MessageHeaders,
   OutgoingMessage,
+  PartitionReader,
+  PartitionWatermarks,
   TopicPartition,
   TopicPartitionOffset,
   TopicSpec,
   Transport,
 } from './transport/transport.js';
-export { OffsetTracker, PartitionOffsets } from './offsets/offset-tracker.js';

@@ -1,5 +1,5 @@
-export { StreamAppError } from './errors.js';
-export type { StreamAppErrorCode, StreamAppErrorOptions } from './errors.js';
+export { CredentialsError, StreamAppError } from './errors.js';
+export type { CredentialsErrorCode, StreamAppErrorCode, StreamAppErrorOptions } from './errors.js';
 export { REDACTED, Secret, redact } from './secrets.js';
 export { checkIdentityProviderUrl } from './http/url-policy.js';
 export type { UrlPolicy } from './http/url-policy.js';

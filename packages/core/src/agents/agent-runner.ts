@@ -1,58 +1,60 @@
-import { StreamAppError } from '@stream-app/credentials';
+import { CoreError } from '../errors/index.js';
+import type { Clock } from '../clock/clock.js';
 import type { Logger } from '../logging/logger.js';
+import type { Sensors } from '../sensors/sensor.js';
 import { Channel } from '../streams/channel.js';
 import type { StreamEvent } from '../streams/event.js';
 import { Stream, StreamSource, type StreamContext, type StreamTarget } from '../streams/stream.js';
+import type { Supervised, SupervisedTask, Supervisor } from '../supervisor/supervisor.js';
 import type { Agent } from './agent.js';
 
-/** What a running agent needs from the app around it. */
+/** What a running agent needs from the runtime around it. */
 export interface AgentRuntime {
   readonly logger: Logger;
+  readonly clock: Clock;
+  readonly sensors: Sensors;
+  readonly supervisor: Supervisor;
   readonly onAgentError: 'restart' | 'stop';
   /** The `this` of decorated agents. */
   thisFor(agent: Agent): unknown;
   repartitionTopic(agent: Agent, name: string): StreamTarget;
-  /** A topic this agent instance reads besides its own; the app routes its messages here. */
-  registerTopic(agent: Agent, topic: string): void;
+  /** A topic this agent instance reads besides its own; resolves when the consumer reads it too. */
+  registerTopic(agent: Agent, topic: string): Promise<void>;
   deadLetter(event: StreamEvent, error: Error, agent: Agent): void;
   reply(event: StreamEvent, value: unknown): void;
   fail(error: Error): void;
-  /** Told of every yielded value (the test driver collects them). */
-  onYield?: ((agent: Agent, event: StreamEvent | undefined, value: unknown) => void) | undefined;
 }
 
-const BACKOFF_FIRST_MS = 200;
-const BACKOFF_MAX_MS = 30_000;
-
 /**
- * One instance of an agent (of `concurrency`), supervised: when its body throws, the events it
- * held go to the dead-letter topic, and it starts again after a backoff, reading on from the same
- * queue. It never stops silently.
+ * One instance of an agent (of `concurrency`), run by the supervisor: when its body throws, the
+ * events it held go to the dead-letter topic, and it starts again after a backoff, reading on from
+ * the same queue. It never stops silently.
  */
-export class AgentRunner implements StreamContext {
+export class AgentRunner implements StreamContext, SupervisedTask {
   readonly agent: Agent;
   readonly index: number;
+  readonly name: string;
   readonly #runtime: AgentRuntime;
   readonly #channels = new Map<string, Channel>();
+  readonly #ready = new Map<string, Promise<void>>();
   #sources: StreamSource[] = [];
-  #tasks: Array<Promise<void>> = [];
+  /** Fails the current life of the agent: what a task spawned in that life calls when it throws. */
+  #failLife: (error: unknown) => void = () => {};
   #current: StreamEvent | undefined;
   #pulled = 0;
-  #stopping = false;
-  #crashes = 0;
-  #wake: (() => void) | undefined;
-  #loop: Promise<void> | undefined;
+  #supervised: Supervised | undefined;
   readonly #log: Logger;
 
   constructor(agent: Agent, index: number, runtime: AgentRuntime) {
     this.agent = agent;
     this.index = index;
+    this.name = agent.concurrency > 1 ? `${agent.name}#${index}` : agent.name;
     this.#runtime = runtime;
     this.#log = runtime.logger.child({ agent: agent.name, ...(agent.concurrency > 1 ? { instance: index } : {}) });
     this.#channels.set(agent.topic.name, new Channel());
   }
 
-  /** The queue of a topic, for the app to push into. */
+  /** The queue of a topic, for the conductor to push into. */
   channel(topic: string): Channel | undefined {
     return this.#channels.get(topic);
   }
@@ -62,15 +64,16 @@ export class AgentRunner implements StreamContext {
   }
 
   start(): void {
-    this.#loop ??= this.#supervise();
+    this.#supervised ??= this.#runtime.supervisor.start(this);
   }
 
   /** Ends the streams after the events in hand; resolves when the body has returned. */
   async stop(): Promise<void> {
-    this.#stopping = true;
+    const supervised = this.#supervised;
+    if (!supervised) return;
+    const stopped = supervised.stop();
     for (const source of this.#sources) source.stop();
-    this.#wake?.();
-    await this.#loop;
+    await stopped;
   }
 
   /** Drops queued (never started) events of revoked partitions. */
@@ -78,17 +81,24 @@ export class AgentRunner implements StreamContext {
     for (const channel of this.#channels.values()) channel.drop(matches);
   }
 
-  // StreamContext
+  // ── StreamContext ─────────────────────────────────────────────────────────
+
   sourceOf(topic: string): StreamSource {
     let channel = this.#channels.get(topic);
     if (!channel) {
       channel = new Channel();
       this.#channels.set(topic, channel);
-      this.#runtime.registerTopic(this.agent, topic);
+      const ready = this.#runtime.registerTopic(this.agent, topic);
+      ready.catch(() => {}); // the runtime fails the app; the forwarder waiting on it is stopped with it
+      this.#ready.set(topic, ready);
     }
     const source = new StreamSource(channel, this);
     this.#sources.push(source);
     return source;
+  }
+
+  topicReady(topic: string): Promise<void> {
+    return this.#ready.get(topic) ?? Promise.resolve();
   }
 
   repartitionTopic(name: string): StreamTarget {
@@ -96,7 +106,9 @@ export class AgentRunner implements StreamContext {
   }
 
   spawn(task: () => Promise<void>): void {
-    this.#tasks.push(task());
+    const failLife = this.#failLife;
+    // Watched once, when spawned: a failure fails the life it was spawned in, even before the first yield.
+    task().catch(failLife);
   }
 
   setCurrent(event: StreamEvent): void {
@@ -104,70 +116,55 @@ export class AgentRunner implements StreamContext {
     this.#pulled += 1;
   }
 
-  async #supervise(): Promise<void> {
-    while (!this.#stopping) {
-      this.#pulled = 0;
-      this.#current = undefined;
-      this.#sources = [];
-      this.#tasks = [];
-      try {
-        await this.#runOnce();
-        for (const source of this.#sources) source.release();
-        if (this.#stopping) break;
-        this.#log.warn(
-          'agent returned while the worker runs; starting it again (an agent should loop over its stream)',
-        );
-      } catch (error) {
-        const failure = error instanceof Error ? error : new Error(String(error));
-        this.#onCrash(failure);
-        if (this.#stopping) break;
-        if (this.#runtime.onAgentError === 'stop') {
-          this.#runtime.fail(
-            new StreamAppError('STREAM_APP_ERR_AGENT_FAILED', `agent ${this.agent.name} failed: ${failure.message}`, {
-              cause: failure,
-              details: { agent: this.agent.name },
-            }),
-          );
-          return;
-        }
-      } finally {
-        for (const source of this.#sources) source.stop();
-      }
-      if (this.#stopping) break;
-      this.#crashes = this.#pulled > 1 ? 1 : this.#crashes + 1;
-      const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (this.#crashes - 1));
-      this.#log.info('restarting agent', { inMs: delay, crashes: this.#crashes });
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        this.#wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.#wake = undefined;
+  get clock() {
+    return this.#runtime.clock;
+  }
+
+  // ── SupervisedTask ────────────────────────────────────────────────────────
+
+  async runOnce(): Promise<void> {
+    this.#pulled = 0;
+    this.#current = undefined;
+    this.#sources = [];
+    const taskFailure = new Promise<never>((_, reject) => (this.#failLife = reject));
+    taskFailure.catch(() => {}); // raced below; a failure after the race is already someone else's
+    try {
+      const stream = Stream.of(this.sourceOf(this.agent.topic.name), this);
+      const result = this.agent.fn.call(this.#runtime.thisFor(this.agent), stream);
+      await Promise.race([this.#drive(result), taskFailure]);
+      for (const source of this.#sources) source.release();
+    } finally {
+      this.#failLife = () => {};
+      for (const source of this.#sources) source.stop();
     }
   }
 
-  async #runOnce(): Promise<void> {
-    const stream = Stream.of(this.sourceOf(this.agent.topic.name), this);
-    const result = this.agent.fn.call(this.#runtime.thisFor(this.agent), stream);
-    let failed: ((error: unknown) => void) | undefined;
-    const taskFailure = new Promise<never>((_, reject) => (failed = reject));
-    taskFailure.catch(() => {}); // raced below; a failure after the race is already someone else's
-    const watchTasks = () => {
-      for (const task of this.#tasks) task.catch((error: unknown) => failed?.(error));
-    };
-    watchTasks();
-    const body = this.#drive(result, watchTasks);
-    await Promise.race([body, taskFailure]);
+  onExit(error: Error | undefined, stopping: boolean): boolean {
+    if (!error && stopping) return false;
+    if (!error) {
+      this.#log.warn('agent returned while the worker runs; starting it again (an agent should loop over its stream)');
+      return true;
+    }
+    this.#onCrash(error);
+    if (this.#runtime.onAgentError === 'restart' || stopping) return true;
+    this.#runtime.fail(
+      new CoreError('STREAM_APP_ERR_AGENT_FAILED', `agent ${this.agent.name} failed: ${error.message}`, {
+        cause: error,
+        details: { agent: this.agent.name },
+      }),
+    );
+    return false;
   }
 
-  async #drive(result: ReturnType<Agent['fn']>, watchTasks: () => void): Promise<void> {
+  progressed(): boolean {
+    return this.#pulled > 1;
+  }
+
+  async #drive(result: ReturnType<Agent['fn']>): Promise<void> {
     if (result && typeof (result as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
       const iterator = (result as AsyncIterable<unknown>)[Symbol.asyncIterator]();
       for (;;) {
         const step = await iterator.next();
-        watchTasks();
         if (step.done) return;
         await this.#emit(step.value);
       }
@@ -177,10 +174,10 @@ export class AgentRunner implements StreamContext {
 
   async #emit(value: unknown): Promise<void> {
     const event = this.#current;
-    this.#runtime.onYield?.(this.agent, event, value);
+    this.#runtime.sensors.emit('onAgentYield', this.agent, event, value);
     for (const sink of this.agent.sinks) {
       if (typeof sink === 'function') await sink(value);
-      // Not awaited, so that sends batch; the app flushes them before committing the offsets behind them.
+      // Not awaited, so that sends batch; the committer flushes them before committing the offsets behind them.
       else sink.send({ value, key: event?.key }).catch(() => {});
     }
     if (event) this.#runtime.reply(event, value);

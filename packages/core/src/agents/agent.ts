@@ -1,4 +1,4 @@
-import { StreamAppError } from '@stream-app/credentials';
+import { CoreError } from '../errors/index.js';
 import type { Stream, StreamTarget } from '../streams/stream.js';
 import type { Topic, TopicMessage } from '../topics/topic.js';
 
@@ -38,11 +38,11 @@ export class Agent<V = unknown, K = unknown> implements StreamTarget {
 
   constructor(owner: AgentOwner, topic: Topic<V, K>, fn: AgentFunction<V>, options: AgentOptions = {}) {
     if (typeof fn !== 'function') {
-      throw new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', `agent on topic '${topic.name}' needs a function`);
+      throw new CoreError('STREAM_APP_ERR_INVALID_OPTIONS', `agent on topic '${topic.name}' needs a function`);
     }
     const concurrency = options.concurrency ?? 1;
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1024) {
-      throw new StreamAppError(
+      throw new CoreError(
         'STREAM_APP_ERR_INVALID_OPTIONS',
         `agent ${options.name ?? fn.name}: concurrency must be an integer from 1 to 1024, got ${String(options.concurrency)}`,
       );

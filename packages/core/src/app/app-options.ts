@@ -1,4 +1,6 @@
-import { AbstractTokenProvider, OAuthCredentials, StreamAppError, type Credentials } from '@stream-app/credentials';
+import { AbstractTokenProvider, OAuthCredentials, type Credentials } from '@stream-app/credentials/kafka';
+import { CoreError } from '../errors/index.js';
+import type { LibrdkafkaConfig } from '../transport/kafka-config.js';
 import type { Logger, LoggerOptions } from '../logging/logger.js';
 import type { TopicPartition } from '../transport/transport.js';
 
@@ -42,7 +44,7 @@ export interface AppOptions {
   onPartitionsRevoked?: (partitions: TopicPartition[]) => void | Promise<void>;
   logger?: Logger | LoggerOptions;
   /** librdkafka properties for every client (e.g. `{ 'client.id': 'billing' }`). */
-  clientConfig?: { [property: string]: unknown };
+  clientConfig?: LibrdkafkaConfig;
 }
 
 export interface ResolvedAppOptions {
@@ -62,8 +64,8 @@ export interface ResolvedAppOptions {
   autoOffsetReset: 'earliest' | 'latest';
 }
 
-function invalid(message: string): StreamAppError {
-  return new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', message);
+function invalid(message: string): CoreError {
+  return new CoreError('STREAM_APP_ERR_INVALID_OPTIONS', message);
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {

@@ -1,4 +1,4 @@
-import { StreamAppError } from '@stream-app/credentials';
+import { CoreError } from '../errors/index.js';
 import { Record, type RecordClass } from '../records/record.js';
 
 /** Turns message keys and values into bytes and back. */
@@ -18,7 +18,7 @@ const json: Codec = {
     } catch (error) {
       // V8's message quotes the payload ('Unexpected token 'o', "oops" is not valid JSON'): keep only where it broke.
       const position = /position (\d+)/.exec((error as Error).message)?.[1];
-      throw new StreamAppError(
+      throw new CoreError(
         'STREAM_APP_ERR_DECODE',
         `the message is not valid JSON${position ? ` (syntax error at byte ${position})` : ''}`,
         { details: { codec: 'json', ...(position ? { position: Number(position) } : {}) } },
@@ -48,7 +48,7 @@ const registry = new Map<string, Codec>([
 /** Adds a codec under its name (e.g. Avro or Protobuf ones). */
 export function registerCodec(codec: Codec): void {
   if (!codec?.name || typeof codec.encode !== 'function' || typeof codec.decode !== 'function') {
-    throw new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', 'a codec needs a name, encode() and decode()');
+    throw new CoreError('STREAM_APP_ERR_INVALID_OPTIONS', 'a codec needs a name, encode() and decode()');
   }
   registry.set(codec.name, codec);
 }
@@ -56,7 +56,7 @@ export function registerCodec(codec: Codec): void {
 export function codecNamed(name: string): Codec {
   const codec = registry.get(name);
   if (!codec) {
-    throw new StreamAppError(
+    throw new CoreError(
       'STREAM_APP_ERR_INVALID_OPTIONS',
       `no codec named "${name}" (known: ${[...registry.keys()].join(', ')}); add one with registerCodec()`,
     );

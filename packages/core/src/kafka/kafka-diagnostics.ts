@@ -1,4 +1,4 @@
-import { StreamAppError } from '@stream-app/credentials';
+import { CoreError, StreamAppError } from '../errors/index.js';
 
 type LogExtra = object | undefined;
 export type KafkaLogSink = (level: 'error' | 'warn' | 'info' | 'debug', message: string, extra?: LogExtra) => void;
@@ -61,16 +61,16 @@ export class KafkaDiagnostics {
   }
 }
 
-export function authenticationError(failure: AuthenticationFailure, cause?: unknown): StreamAppError {
+export function authenticationError(failure: AuthenticationFailure, cause?: unknown): CoreError {
   if (failure.kind === 'tls') {
-    return new StreamAppError(
+    return new CoreError(
       'STREAM_APP_ERR_SSL',
       `TLS handshake with Kafka at ${failure.broker} failed: ${failure.reason}. ` +
         "Trust the CA that signed the broker's certificate (createSslContext({ cafile })) and check that the certificate names the host you connect to.",
       { retriable: false, cause, details: { broker: failure.broker, reason: failure.reason } },
     );
   }
-  return new StreamAppError(
+  return new CoreError(
     'STREAM_APP_ERR_KAFKA_AUTHENTICATION',
     `Kafka at ${failure.broker} refused the credentials: ${failure.reason}. ` +
       'For OAUTHBEARER the broker checks the signature against its JWKS (a kid it knows, no alg "none"), ' +
@@ -102,7 +102,7 @@ export async function connectClient(
     if (error instanceof StreamAppError) throw error;
     const failure = diagnostics.authenticationFailure;
     if (failure) throw authenticationError(failure, error);
-    throw new StreamAppError(
+    throw new CoreError(
       'STREAM_APP_ERR_KAFKA_CONNECTION',
       `could not connect to Kafka at ${bootstrap}: ${(error as Error).message}. Check the address, the listener's security protocol and that the broker is up.`,
       { retriable: true, cause: error, details: { bootstrap } },
@@ -133,7 +133,7 @@ export function explainKafkaError(error: unknown, context: AuthorizationContext)
   if (!kind) return error;
   const target = kind.resource === 'cluster' ? 'the cluster' : `${kind.resource} '${context.resource ?? '?'}'`;
   const grant = `--add --allow-principal ${context.principal} --operation ${context.operation} ${kind.flag}${kind.resource === 'cluster' ? '' : ` ${context.resource ?? '<name>'}`}`;
-  return new StreamAppError(
+  return new CoreError(
     'STREAM_APP_ERR_KAFKA_AUTHORIZATION',
     `${context.principal} may not ${context.operation} ${target}: the broker's ACLs do not allow it. ` +
       `Grant it, e.g. kafka-acls.sh --bootstrap-server <admin listener> ${grant}`,

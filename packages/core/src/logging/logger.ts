@@ -1,4 +1,4 @@
-import { StreamAppError } from '@stream-app/credentials';
+import { StreamAppError } from '../errors/index.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = { [name: string]: unknown };

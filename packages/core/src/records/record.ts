@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { StreamAppError } from '@stream-app/credentials';
+import { CoreError } from '../errors/index.js';
 import { validateSync, type ValidationError } from 'class-validator';
 
 const ELEMENT_TYPE = Symbol.for('stream-app:element-type');
@@ -54,7 +54,7 @@ export abstract class Record {
 
 function build<T extends Record>(type: RecordClass<T>, plain: unknown, path: string): T {
   if (plain === null || typeof plain !== 'object' || Array.isArray(plain)) {
-    throw new StreamAppError('STREAM_APP_ERR_RECORD_INVALID', `${path} must be an object, got ${describe(plain)}`, {
+    throw new CoreError('STREAM_APP_ERR_RECORD_INVALID', `${path} must be an object, got ${describe(plain)}`, {
       details: { path },
     });
   }
@@ -77,7 +77,7 @@ function convert(value: unknown, declared: unknown, element: ElementType | undef
     if (typeof value !== 'string' && typeof value !== 'number') return value; // left to @IsDate()
     const date = new Date(value);
     if (Number.isNaN(date.getTime())) {
-      throw new StreamAppError('STREAM_APP_ERR_RECORD_INVALID', `${path} is not a valid date`, { details: { path } });
+      throw new CoreError('STREAM_APP_ERR_RECORD_INVALID', `${path} is not a valid date`, { details: { path } });
     }
     return date;
   }
@@ -89,7 +89,7 @@ function convert(value: unknown, declared: unknown, element: ElementType | undef
     ) {
       return BigInt(value);
     }
-    throw new StreamAppError(
+    throw new CoreError(
       'STREAM_APP_ERR_RECORD_INVALID',
       `${path} must be an integer (a number or a string of digits), got ${describe(value)}`,
       { details: { path } },
@@ -111,9 +111,9 @@ function toPlainValue(value: unknown): unknown {
   return value;
 }
 
-function invalid(name: string, errors: ValidationError[]): StreamAppError {
+function invalid(name: string, errors: ValidationError[]): CoreError {
   const problems = flatten(errors, name);
-  return new StreamAppError(
+  return new CoreError(
     'STREAM_APP_ERR_RECORD_INVALID',
     `${name} is invalid: ${problems.map((p) => p.message).join('; ')}`,
     {

@@ -1,5 +1,5 @@
-import type { OffsetEntry, PartitionOffsets } from '../offsets/offset-tracker.js';
-import type { IncomingMessage } from '../transport/transport.js';
+import type { OffsetEntry, PartitionOffsets } from '../committer/offset-tracker.js';
+import type { IncomingMessage, MessageHeaders } from '../transport/transport.js';
 
 /**
  * A message as an agent sees it: typed key and value plus where it came from.
@@ -43,7 +43,8 @@ export class StreamEvent<V = unknown, K = unknown> {
   get timestamp(): number {
     return this.message.timestamp;
   }
-  get headers(): { [name: string]: Buffer } {
+  /** Every header; a name that repeats has all its values, in order. */
+  get headers(): MessageHeaders {
     return this.message.headers;
   }
   get acked(): boolean {

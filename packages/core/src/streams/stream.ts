@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../clock/clock.js';
 import type { Channel } from './channel.js';
 import type { StreamEvent } from './event.js';
 
@@ -9,13 +10,21 @@ type Pull<T> = () => Promise<Pulled<T>>;
 /** Something a stream can send values to: a topic, an agent, or anything with `send`. */
 export interface StreamTarget {
   readonly name: string;
-  send(message: { value: unknown; key?: unknown; headers?: { [name: string]: Buffer | string } }): Promise<unknown>;
+  send(message: {
+    value: unknown;
+    key?: unknown;
+    headers?: { [name: string]: Buffer | string | Array<Buffer | string> };
+  }): Promise<unknown>;
 }
 
 /** What an agent's running instance gives its streams. */
 export interface StreamContext {
+  /** Where deadlines (`take(n, withinMs)`) read time. */
+  readonly clock: Clock;
   /** A source over a topic this instance reads (its own, or one of `through` and `groupBy`). */
   sourceOf(topic: string): StreamSource;
+  /** Resolves when the topic exists and the consumer reads it (at once for the topics known at start). */
+  topicReady(topic: string): Promise<void>;
   /** The internal topic behind `groupBy(…, { name })`. */
   repartitionTopic(name: string): StreamTarget;
   /** Runs a task beside the agent; if it fails, the agent instance fails. */
@@ -43,6 +52,10 @@ export class StreamSource {
     this.#context = context;
   }
 
+  get clock(): Clock {
+    return this.#context?.clock ?? systemClock;
+  }
+
   async pull(): Promise<StreamEvent | typeof END | typeof TIMEOUT> {
     if (this.stopped) return END;
     let next = this.channel.next();
@@ -50,17 +63,17 @@ export class StreamSource {
       const deadline = this.deadline;
       if (deadline === undefined) next = await next;
       else {
-        const remaining = deadline - Date.now();
+        const remaining = deadline - this.clock.now();
         if (remaining <= 0) return TIMEOUT;
-        let timer: NodeJS.Timeout | undefined;
+        let timer: { cancel(): void } | undefined;
         const timedOut = new Promise<typeof TIMEOUT>((resolve) => {
-          timer = setTimeout(() => {
+          timer = this.clock.setTimeout(() => {
             this.channel.interrupt();
             resolve(TIMEOUT);
           }, remaining);
         });
         const first = await Promise.race([next, timedOut]);
-        clearTimeout(timer);
+        timer?.cancel();
         if (first === TIMEOUT) return TIMEOUT;
         next = first;
         if (next === undefined && !this.channel.closed && !this.stopped) return TIMEOUT;
@@ -192,7 +205,7 @@ export class Stream<T> implements AsyncIterable<T> {
       if (typeof first === 'symbol') return first;
       const batch = [first.value];
       let last = first.event;
-      this.#source.deadline = Date.now() + withinMs;
+      this.#source.deadline = this.#source.clock.now() + withinMs;
       try {
         while (batch.length < max) {
           const pulled = await this.#pull();
@@ -245,6 +258,7 @@ export class Stream<T> implements AsyncIterable<T> {
     const source = context.sourceOf(topic);
     const upstream = this.#markForwarder();
     context.spawn(async () => {
+      await context.topicReady(topic);
       for await (const item of upstream) {
         // Not awaited, so that sends batch; the app flushes them before it commits the offsets behind them.
         trackSend(target.send({ ...message(item.value, item.event), headers: item.event.headers }));

@@ -1,4 +1,4 @@
-import { StreamAppError } from '@stream-app/credentials';
+import { CoreError } from '../errors/index.js';
 import { codecNamed, recordCodec, type Codec } from '../codecs/codecs.js';
 import { Record, type RecordClass } from '../records/record.js';
 import type { OutgoingMessage, TopicSpec } from '../transport/transport.js';
@@ -48,7 +48,7 @@ export class Topic<V = unknown, K = unknown> {
 
   constructor(owner: TopicOwner, name: string, options: TopicOptions<V, K> = {}) {
     if (typeof name !== 'string' || !/^[a-zA-Z0-9._-]{1,249}$/.test(name)) {
-      throw new StreamAppError(
+      throw new CoreError(
         'STREAM_APP_ERR_INVALID_OPTIONS',
         `topic name ${JSON.stringify(name)} is not valid: use 1 to 249 letters, digits, '.', '_' or '-'`,
       );
@@ -56,7 +56,7 @@ export class Topic<V = unknown, K = unknown> {
     for (const option of ['partitions', 'replicas', 'retention'] as const) {
       const value = options[option];
       if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
-        throw new StreamAppError(
+        throw new CoreError(
           'STREAM_APP_ERR_INVALID_OPTIONS',
           `topic '${name}': ${option} must be a positive integer, got ${String(value)}`,
         );
@@ -107,7 +107,7 @@ function resolveCodec(spec: TypeSpec, validate: boolean): Codec {
   if (typeof spec === 'function' && spec.prototype instanceof Record)
     return recordCodec(spec as RecordClass, 'json', { validate });
   if (typeof spec === 'object' && spec !== null && typeof spec.decode === 'function') return spec;
-  throw new StreamAppError(
+  throw new CoreError(
     'STREAM_APP_ERR_INVALID_OPTIONS',
     'keyType/valueType must be a codec name (json, string, raw), a codec object or a Record class',
   );

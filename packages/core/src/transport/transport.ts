@@ -1,3 +1,10 @@
+import type { PauseReason } from '../sensors/sensor.js';
+
+/** Headers as Kafka has them: a name may repeat, and then every value is kept, in order. */
+export interface MessageHeaders {
+  [name: string]: Buffer | Buffer[];
+}
+
 /** A message as the transport hands it over: raw bytes, numeric offset. */
 export interface IncomingMessage {
   topic: string;
@@ -5,7 +12,7 @@ export interface IncomingMessage {
   offset: number;
   key: Buffer | null;
   value: Buffer | null;
-  headers: { [name: string]: Buffer };
+  headers: MessageHeaders;
   timestamp: number;
 }
 
@@ -13,7 +20,7 @@ export interface OutgoingMessage {
   topic: string;
   key: Buffer | null;
   value: Buffer | null;
-  headers?: { [name: string]: Buffer | string };
+  headers?: { [name: string]: Buffer | string | Array<Buffer | string> };
   partition?: number;
 }
 
@@ -34,6 +41,13 @@ export interface TopicSpec {
   config: { [name: string]: string };
 }
 
+/** A partition's first offset and its high watermark (the offset the next message will get). */
+export interface PartitionWatermarks {
+  partition: number;
+  low: number;
+  high: number;
+}
+
 export interface ConsumerHandlers {
   /** A fetched batch of one partition. Called synchronously, in offset order. */
   onMessages(messages: IncomingMessage[]): void;
@@ -51,30 +65,68 @@ export interface ConsumerOptions {
   fromBeginning: boolean;
 }
 
+/** The long-lived admin client of a transport. */
+export interface AdminPort {
+  /** Partition counts of those of `topics` that exist (a missing topic is absent from the map). */
+  partitionCounts(topics: string[]): Promise<Map<string, number>>;
+  /** Creates topics; one that another worker created meanwhile is no error. Fails with a coded error naming the ACL when refused. */
+  createTopics(specs: TopicSpec[]): Promise<void>;
+  /** Low and high watermarks of every partition of a topic. */
+  watermarks(topic: string): Promise<PartitionWatermarks[]>;
+  /** A consumer group's committed offsets (partitions it never committed are absent). */
+  groupOffsets(groupId: string, topics: string[]): Promise<TopicPartitionOffset[]>;
+}
+
 /**
- * What an App needs from Kafka. `KafkaTransport` is the real one; the test
- * driver in `@stream-app/testing` runs the same App over memory.
+ * Reads partitions outside the consumer group (assign, seek, read to the end), for changelog
+ * recovery and standbys: nothing is committed and no group is joined.
+ */
+export interface PartitionReader {
+  /**
+   * Reads `partition` from offset `from` up to its high watermark at the time of the call, handing
+   * batches in offset order to `onMessages`; resolves with the offset after the last one read.
+   */
+  readToEnd(partition: TopicPartition, from: number, onMessages: (messages: IncomingMessage[]) => void): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * What an App needs from Kafka. `KafkaTransport` is the real one; the test driver in
+ * `@stream-app/testing` runs the same App over memory.
  */
 export interface Transport {
   /** Where and as whom, for the banner and errors. */
   readonly description: { bootstrap: string; mechanism: string };
   connect(): Promise<void>;
-  /** Creates missing topics (when allowed) or fails naming what is missing. */
-  declareTopics(specs: TopicSpec[], allowCreate: boolean): Promise<void>;
+  /** The admin port (after `connect`). */
+  readonly admin: AdminPort;
+  /** A new partition reader; close it when done. */
+  reader(): Promise<PartitionReader>;
   send(message: OutgoingMessage): Promise<void>;
-  /** Resolves when everything sent so far is acknowledged by the broker, or rejects with the first failure. */
+  /** Resolves when everything sent before this call is acknowledged by the broker, or rejects with the first failure. */
   flush(): Promise<void>;
   consume(options: ConsumerOptions, handlers: ConsumerHandlers): Promise<Consumer>;
   close(): Promise<void>;
 }
 
 export interface Consumer {
+  /** Replaces the subscription (a topic the app met after it subscribed, e.g. a late `groupBy`). */
+  subscribe(topics: string[]): Promise<void>;
   commit(offsets: TopicPartitionOffset[]): Promise<void>;
-  pause(partitions: TopicPartition[]): void;
-  resume(partitions: TopicPartition[]): void;
+  /** Pauses for a reason; a partition resumes only when every reason it was paused for is resumed. */
+  pause(partitions: TopicPartition[], reason?: PauseReason): void;
+  resume(partitions: TopicPartition[], reason?: PauseReason): void;
+  /** Partitions paused now, with their reasons. */
+  paused(): Array<TopicPartition & { reasons: PauseReason[] }>;
   close(): Promise<void>;
 }
 
 export function partitionKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
+}
+
+/** The first value of a header (a repeated header keeps every value; most readers want one). */
+export function firstHeader(headers: MessageHeaders, name: string): Buffer | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
 }

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { StreamAppError } from '../errors.js';
+import { CredentialsError } from '../errors.js';
 import { Secret } from '../secrets.js';
 import { createSslContext, type SslContext, type SslContextOptions } from '../ssl/create-ssl-context.js';
 import type { AbstractTokenProvider } from '../token/abstract-token-provider.js';
@@ -23,7 +23,7 @@ export class OAuthCredentials {
 
   constructor(options: OAuthCredentialsOptions) {
     if (!options?.tokenProvider || typeof options.tokenProvider.token !== 'function') {
-      throw new StreamAppError(
+      throw new CredentialsError(
         'STREAM_APP_ERR_INVALID_OPTIONS',
         'OAuthCredentials needs a tokenProvider (an AbstractTokenProvider)',
       );
@@ -73,15 +73,15 @@ export class SaslCredentials {
   constructor(options: SaslCredentialsOptions) {
     const mechanisms = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'];
     if (!mechanisms.includes(options?.mechanism)) {
-      throw new StreamAppError(
+      throw new CredentialsError(
         'STREAM_APP_ERR_INVALID_OPTIONS',
         `mechanism must be one of ${mechanisms.join(', ')}, got ${String(options?.mechanism)}`,
       );
     }
     if (!options.username)
-      throw new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', 'SaslCredentials needs a username');
+      throw new CredentialsError('STREAM_APP_ERR_INVALID_OPTIONS', 'SaslCredentials needs a username');
     if (!options.password)
-      throw new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', 'SaslCredentials needs a password');
+      throw new CredentialsError('STREAM_APP_ERR_INVALID_OPTIONS', 'SaslCredentials needs a password');
     this.mechanism = options.mechanism;
     this.username = options.username;
     this.password = options.password instanceof Secret ? options.password : new Secret(options.password);

@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { StreamAppError } from '../errors.js';
+import { CredentialsError } from '../errors.js';
 import { AbstractTokenProvider } from '../token/abstract-token-provider.js';
 import type { AccessToken } from '../token/access-token.js';
 import { toAccessToken } from '../token/access-token.js';
@@ -18,7 +18,7 @@ export class FileTokenProvider extends AbstractTokenProvider {
 
   constructor(options: FileTokenOptions) {
     super();
-    if (!options.path) throw new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', 'FileTokenProvider needs a path');
+    if (!options.path) throw new CredentialsError('STREAM_APP_ERR_INVALID_OPTIONS', 'FileTokenProvider needs a path');
     this.#options = options;
   }
 
@@ -28,7 +28,7 @@ export class FileTokenProvider extends AbstractTokenProvider {
     try {
       info = await stat(path);
     } catch (error) {
-      throw new StreamAppError(
+      throw new CredentialsError(
         'STREAM_APP_ERR_INVALID_TOKEN',
         `cannot read the token file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
         {
@@ -41,7 +41,7 @@ export class FileTokenProvider extends AbstractTokenProvider {
     }
     const value = (await readFile(path, 'utf8')).trim();
     if (!value)
-      throw new StreamAppError('STREAM_APP_ERR_INVALID_TOKEN', `the token file ${path} is empty`, { retriable: true });
+      throw new CredentialsError('STREAM_APP_ERR_INVALID_TOKEN', `the token file ${path} is empty`, { retriable: true });
     this.#cached = { mtimeMs: info.mtimeMs, size: info.size, value };
     return this.#asToken(value);
   }

@@ -2,7 +2,7 @@
 // lifecycle decides when to call.
 import { randomUUID, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { StreamAppError } from '../errors.js';
+import { CredentialsError } from '../errors.js';
 import { Secret } from '../secrets.js';
 import { AbstractTokenProvider } from '../token/abstract-token-provider.js';
 import type { AccessToken } from '../token/access-token.js';
@@ -27,7 +27,7 @@ export class RefreshTokenProvider extends AbstractTokenProvider {
   ) {
     super();
     if (!options.refreshToken)
-      throw new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', 'RefreshTokenProvider needs a refreshToken');
+      throw new CredentialsError('STREAM_APP_ERR_INVALID_OPTIONS', 'RefreshTokenProvider needs a refreshToken');
     this.#server = new OAuthServer(options);
     this.#parameters = grantParameters(options);
     this.#refreshToken = new Secret(options.refreshToken);
@@ -91,7 +91,7 @@ export class JwtBearerProvider extends AbstractTokenProvider {
       const signer = signingKey(assertion.privateKey, 'assertion.privateKey');
       this.#assertion = () => signAssertion(assertion, signer, options.issuer ?? options.tokenEndpoint ?? '');
     } else {
-      throw new StreamAppError(
+      throw new CredentialsError(
         'STREAM_APP_ERR_INVALID_OPTIONS',
         'JwtBearerProvider needs assertion: a function returning a JWT, or { privateKey, issuer, subject }',
       );
@@ -160,7 +160,7 @@ export class TokenExchangeProvider extends AbstractTokenProvider {
     } else if (typeof subject === 'function') {
       this.#subject = async () => subject();
     } else {
-      throw new StreamAppError(
+      throw new CredentialsError(
         'STREAM_APP_ERR_INVALID_OPTIONS',
         'TokenExchangeProvider needs subjectToken: a token provider or a function',
       );
@@ -195,7 +195,7 @@ export class PasswordGrantProvider extends AbstractTokenProvider {
   constructor(options: CommonGrantOptions & { username: string; password: string }) {
     super();
     if (!options.username || !options.password) {
-      throw new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', 'PasswordGrantProvider needs username and password');
+      throw new CredentialsError('STREAM_APP_ERR_INVALID_OPTIONS', 'PasswordGrantProvider needs username and password');
     }
     this.#server = new OAuthServer(options);
     this.#parameters = grantParameters(options);

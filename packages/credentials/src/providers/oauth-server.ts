@@ -5,7 +5,7 @@ import type { KeyObject } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { importPKCS8 } from 'jose';
 import { fetch as undiciFetch } from 'undici';
-import { StreamAppError } from '../errors.js';
+import { CredentialsError, StreamAppError } from '../errors.js';
 import { checkIdentityProviderUrl } from '../http/url-policy.js';
 import { redact, Secret } from '../secrets.js';
 import type { SslContext } from '../ssl/create-ssl-context.js';
@@ -46,9 +46,9 @@ export class OAuthServer {
   #signingKey: { key: KeyObject; algorithm: string } | undefined;
 
   constructor(options: OAuthServerOptions) {
-    if (!options.clientId) throw new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', 'clientId is required');
+    if (!options.clientId) throw new CredentialsError('STREAM_APP_ERR_INVALID_OPTIONS', 'clientId is required');
     if (!options.issuer && !options.tokenEndpoint) {
-      throw new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', 'give either issuer (for discovery) or tokenEndpoint');
+      throw new CredentialsError('STREAM_APP_ERR_INVALID_OPTIONS', 'give either issuer (for discovery) or tokenEndpoint');
     }
     const policy = { allowInsecureLoopback: options.allowInsecureLoopback ?? false };
     if (options.issuer) checkIdentityProviderUrl(options.issuer, policy, 'issuer');
@@ -57,10 +57,10 @@ export class OAuthServer {
       options.authMethod ??
       (options.privateKey ? 'private_key_jwt' : options.clientSecret ? 'client_secret_basic' : 'none');
     if ((method === 'client_secret_basic' || method === 'client_secret_post') && !options.clientSecret) {
-      throw new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', `authMethod ${method} needs clientSecret`);
+      throw new CredentialsError('STREAM_APP_ERR_INVALID_OPTIONS', `authMethod ${method} needs clientSecret`);
     }
     if (method === 'private_key_jwt' && !options.privateKey) {
-      throw new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', 'authMethod private_key_jwt needs privateKey');
+      throw new CredentialsError('STREAM_APP_ERR_INVALID_OPTIONS', 'authMethod private_key_jwt needs privateKey');
     }
     this.clientId = options.clientId;
     this.#options = { ...options, authMethod: method };
@@ -104,7 +104,7 @@ export class OAuthServer {
       throw this.#explain(await oauthErrorOf(error), endpoint, grantType, secrets);
     }
     if (response.token_type?.toLowerCase() !== 'bearer' && response.token_type !== undefined) {
-      throw new StreamAppError(
+      throw new CredentialsError(
         'STREAM_APP_ERR_INVALID_TOKEN',
         `${endpoint} returned a ${response.token_type} token; Kafka needs a Bearer token`,
       );
@@ -151,7 +151,7 @@ export class OAuthServer {
         timeout: (options.timeoutMs ?? 10_000) / 1000,
       });
     } catch (error) {
-      throw new StreamAppError(
+      throw new CredentialsError(
         'STREAM_APP_ERR_IDP_UNREACHABLE',
         `OpenID discovery at ${issuer}/.well-known/openid-configuration failed: ${redact(messageOf(error), this.#secrets())}`,
         { retriable: true, details: { issuer } },
@@ -209,7 +209,7 @@ export class OAuthServer {
       const description = error.error_description ? ` (${redact(error.error_description, secrets)})` : '';
       // 5xx and temporarily_unavailable can pass; a refused client or grant will not.
       const retriable = error.status >= 500 || error.error === 'temporarily_unavailable' || error.error === 'slow_down';
-      return new StreamAppError(
+      return new CredentialsError(
         'STREAM_APP_ERR_TOKEN_ENDPOINT',
         `token request (${grantType}) for client ${this.clientId} at ${endpoint} was refused: HTTP ${error.status} ${error.error}${description}` +
           hint(error.error),
@@ -217,13 +217,13 @@ export class OAuthServer {
       );
     }
     if (isHttpError(error)) {
-      return new StreamAppError(
+      return new CredentialsError(
         'STREAM_APP_ERR_TOKEN_ENDPOINT',
         `token request (${grantType}) at ${endpoint} failed: ${redact(messageOf(error), secrets)}`,
         { retriable: true, details: { endpoint, clientId: this.clientId } },
       );
     }
-    return new StreamAppError(
+    return new CredentialsError(
       'STREAM_APP_ERR_IDP_UNREACHABLE',
       `token endpoint ${endpoint} could not be reached: ${redact(messageOf(error), secrets)}`,
       { retriable: true, details: { endpoint, clientId: this.clientId } },

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { Agent } from 'undici';
-import { StreamAppError } from '../errors.js';
+import { CredentialsError } from '../errors.js';
 import { Secret } from '../secrets.js';
 
 export interface SslContextOptions {
@@ -34,13 +34,13 @@ export interface SslContext {
 export function createSslContext(options: SslContextOptions = {}): SslContext {
   const ca = options.ca ?? (options.cafile ? readPem(options.cafile, 'cafile', 'CERTIFICATE') : undefined);
   if (options.ca !== undefined && !options.ca.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new StreamAppError(
+    throw new CredentialsError(
       'STREAM_APP_ERR_SSL',
       'ca must be PEM text with at least one "-----BEGIN CERTIFICATE-----" block',
     );
   }
   if (Boolean(options.certfile) !== Boolean(options.keyfile)) {
-    throw new StreamAppError('STREAM_APP_ERR_SSL', 'mutual TLS needs both certfile and keyfile');
+    throw new CredentialsError('STREAM_APP_ERR_SSL', 'mutual TLS needs both certfile and keyfile');
   }
   const cert = options.certfile ? readPem(options.certfile, 'certfile', 'CERTIFICATE') : undefined;
   const key = options.keyfile ? new Secret(readPem(options.keyfile, 'keyfile', 'PRIVATE KEY')) : undefined;
@@ -89,13 +89,13 @@ function readPem(path: string, option: string, kind: 'CERTIFICATE' | 'PRIVATE KE
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new StreamAppError(
+    throw new CredentialsError(
       'STREAM_APP_ERR_SSL',
       `${option} ${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
     );
   }
   if (!new RegExp(`-----BEGIN [A-Z ]*${kind}-----`).test(text)) {
-    throw new StreamAppError('STREAM_APP_ERR_SSL', `${option} ${path} is not a PEM file with a ${kind.toLowerCase()}`);
+    throw new CredentialsError('STREAM_APP_ERR_SSL', `${option} ${path} is not a PEM file with a ${kind.toLowerCase()}`);
   }
   return text;
 }

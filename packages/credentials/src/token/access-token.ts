@@ -1,5 +1,5 @@
 import { decodeJwt } from 'jose';
-import { StreamAppError } from '../errors.js';
+import { CredentialsError } from '../errors.js';
 
 /** A bearer token and what is known about it. */
 export interface AccessToken {
@@ -20,7 +20,7 @@ export interface AccessToken {
 export function toAccessToken(result: AccessToken | string, defaultLifetimeMs: number, now = Date.now()): AccessToken {
   if (typeof result === 'string') {
     if (result.length === 0)
-      throw new StreamAppError('STREAM_APP_ERR_INVALID_TOKEN', 'the token provider returned an empty token');
+      throw new CredentialsError('STREAM_APP_ERR_INVALID_TOKEN', 'the token provider returned an empty token');
     const claims = decodeClaims(result);
     const principal = typeof claims?.sub === 'string' ? claims.sub : undefined;
     return {
@@ -30,7 +30,7 @@ export function toAccessToken(result: AccessToken | string, defaultLifetimeMs: n
     };
   }
   if (typeof result?.value !== 'string' || result.value.length === 0) {
-    throw new StreamAppError(
+    throw new CredentialsError(
       'STREAM_APP_ERR_INVALID_TOKEN',
       'the token provider returned an object without a `value` string',
     );

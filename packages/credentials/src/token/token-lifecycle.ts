@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { inspect } from 'node:util';
-import { StreamAppError } from '../errors.js';
+import { CredentialsError, StreamAppError } from '../errors.js';
 import { redactError } from '../secrets.js';
 import type { AbstractTokenProvider } from './abstract-token-provider.js';
-import { toAccessToken, type AccessToken } from './access-token.js';
+import type { AccessToken } from './access-token.js';
 
 export interface TokenLifecycleOptions {
   /** Refresh when this fraction of the token's lifetime has passed (default 0.8). */
@@ -78,6 +78,7 @@ export class TokenLifecycle extends EventEmitter<TokenLifecycleEvents> {
   #failingSince: number | undefined;
   readonly #stats = { fetches: 0, refreshes: 0, failures: 0, consecutiveFailures: 0 };
   #lastError: StreamAppError | undefined;
+  #holders = 0;
 
   constructor(provider: AbstractTokenProvider, options: TokenLifecycleOptions = {}) {
     super();
@@ -92,7 +93,7 @@ export class TokenLifecycle extends EventEmitter<TokenLifecycleEvents> {
       retry: { initialMs: 500, maxMs: 30_000, factor: 2, ...options.retry },
     };
     if (!(this.#options.refreshAt > 0 && this.#options.refreshAt < 1)) {
-      throw new StreamAppError(
+      throw new CredentialsError(
         'STREAM_APP_ERR_INVALID_OPTIONS',
         `refreshAt must be between 0 and 1 (exclusive), got ${this.#options.refreshAt}`,
       );
@@ -111,7 +112,7 @@ export class TokenLifecycle extends EventEmitter<TokenLifecycleEvents> {
    */
   async token(): Promise<AccessToken> {
     if (this.#state === 'closed')
-      throw new StreamAppError('STREAM_APP_ERR_NO_VALID_TOKEN', 'the token lifecycle is closed');
+      throw new CredentialsError('STREAM_APP_ERR_NO_VALID_TOKEN', 'the token lifecycle is closed');
     const current = this.#current;
     if (current && this.#isValid(current)) {
       // While failing, the backoff timer decides when to try again, not the callers.
@@ -139,7 +140,24 @@ export class TokenLifecycle extends EventEmitter<TokenLifecycleEvents> {
     };
   }
 
-  /** Stops background refreshes. */
+  /**
+   * Marks one more user of this lifecycle (an App while it runs); call the returned function when
+   * done. The last release closes it, so that an App stopping never stops another App's refreshes.
+   * A closed lifecycle that is retained again starts afresh.
+   */
+  retain(): () => void {
+    if (this.#state === 'closed') this.#state = 'idle';
+    this.#holders += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#holders -= 1;
+      if (this.#holders === 0) this.close();
+    };
+  }
+
+  /** Stops background refreshes, for every holder. */
   close(): void {
     this.#state = 'closed';
     clearTimeout(this.#timer);
@@ -165,7 +183,7 @@ export class TokenLifecycle extends EventEmitter<TokenLifecycleEvents> {
         Promise.all([this.#provider.token(), this.#provider.extensions?.()]),
         this.#options.fetchTimeoutMs,
         () =>
-          new StreamAppError(
+          new CredentialsError(
             'STREAM_APP_ERR_IDP_UNREACHABLE',
             `${this.#provider.describe()} did not answer within ${this.#options.fetchTimeoutMs} ms`,
             {
@@ -173,10 +191,12 @@ export class TokenLifecycle extends EventEmitter<TokenLifecycleEvents> {
             },
           ),
       );
+      // Loaded on the first fetch: jose is needed only by apps that use tokens.
+      const { toAccessToken } = await import('./access-token.js');
       token = toAccessToken(raw, this.#options.defaultLifetimeMs);
       if (extensions) token = { ...token, extensions: { ...extensions, ...token.extensions } };
       if (!this.#isValid(token)) {
-        throw new StreamAppError(
+        throw new CredentialsError(
           'STREAM_APP_ERR_INVALID_TOKEN',
           `${this.#provider.describe()} returned a token that expires at ${new Date(token.expiresAt).toISOString()}, which is already past`,
         );
@@ -268,7 +288,7 @@ export class TokenLifecycle extends EventEmitter<TokenLifecycleEvents> {
   }
 
   #noValidToken(cause: StreamAppError): StreamAppError {
-    return new StreamAppError(
+    return new CredentialsError(
       'STREAM_APP_ERR_NO_VALID_TOKEN',
       `no valid token from ${this.#provider.describe()}: ${cause.message}` +
         (cause.retriable ? ' (retrying in the background; clients recover by themselves when it answers)' : ''),
@@ -288,7 +308,7 @@ export class TokenLifecycle extends EventEmitter<TokenLifecycleEvents> {
 function asStreamAppError(error: unknown, provider: AbstractTokenProvider): StreamAppError {
   if (error instanceof StreamAppError) return error;
   // The provider's own error is not kept as `cause`: it may carry a token or secret that redaction cannot know.
-  return new StreamAppError(
+  return new CredentialsError(
     'STREAM_APP_ERR_INVALID_TOKEN',
     `${provider.describe()} failed: ${redactError(error, [])}`,
     {
@@ -308,7 +328,7 @@ export function lifecycleFor(provider: AbstractTokenProvider, options: TokenLife
   const existing = shared.get(provider);
   if (existing && existing.lifecycle.stats().state !== 'closed') {
     if (existing.options !== key) {
-      throw new StreamAppError(
+      throw new CredentialsError(
         'STREAM_APP_ERR_INVALID_OPTIONS',
         `this token provider already has a lifecycle with other options (${existing.options}); share one OAuthCredentials, or give both the same lifecycle options`,
       );

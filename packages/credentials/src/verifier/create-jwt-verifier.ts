@@ -8,7 +8,7 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
-import { StreamAppError, type StreamAppErrorCode } from '../errors.js';
+import { CredentialsError, StreamAppError, type CredentialsErrorCode } from '../errors.js';
 import { checkIdentityProviderUrl } from '../http/url-policy.js';
 import { Secret } from '../secrets.js';
 
@@ -50,13 +50,13 @@ const SYMMETRIC = ['HS256', 'HS384', 'HS512'];
 export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   const sources = [options.jwksUri, options.jwks, options.secret].filter((source) => source !== undefined);
   if (sources.length !== 1) {
-    throw new StreamAppError(
+    throw new CredentialsError(
       'STREAM_APP_ERR_INVALID_OPTIONS',
       'createJwtVerifier needs exactly one of jwksUri, jwks or secret',
     );
   }
   if (!options.issuer || !options.audience) {
-    throw new StreamAppError(
+    throw new CredentialsError(
       'STREAM_APP_ERR_INVALID_OPTIONS',
       'createJwtVerifier needs issuer and audience: a verifier that skips them accepts tokens meant for others',
     );
@@ -66,7 +66,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   const algorithms = options.algorithms ?? (symmetric ? ['HS256'] : ['RS256', 'ES256', 'PS256']);
   for (const algorithm of algorithms) {
     if (!allowed.includes(algorithm)) {
-      throw new StreamAppError(
+      throw new CredentialsError(
         'STREAM_APP_ERR_INVALID_OPTIONS',
         `algorithm ${algorithm} is not allowed with ${symmetric ? 'a shared secret' : 'asymmetric keys'} (allowed: ${allowed.join(', ')})`,
       );
@@ -107,13 +107,13 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     const scopes = scopesOf(claims);
     const missing = (options.requiredScopes ?? []).filter((scope) => !scopes.includes(scope));
     if (missing.length > 0) {
-      throw new StreamAppError('STREAM_APP_ERR_JWT_SCOPE', `the token lacks the scope(s) ${missing.join(', ')}`, {
+      throw new CredentialsError('STREAM_APP_ERR_JWT_SCOPE', `the token lacks the scope(s) ${missing.join(', ')}`, {
         details: { missing },
       });
     }
     const principal = claims[principalClaim];
     if (typeof principal !== 'string' || principal.length === 0) {
-      throw new StreamAppError(
+      throw new CredentialsError(
         'STREAM_APP_ERR_JWT_CLAIM',
         `the token has no "${principalClaim}" claim to name its principal`,
         { details: { claim: principalClaim } },
@@ -135,8 +135,8 @@ function scopesOf(claims: JWTPayload): string[] {
 }
 
 function explain(error: unknown): StreamAppError {
-  const fail = (code: StreamAppErrorCode, message: string, details: Record<string, unknown> = {}) =>
-    new StreamAppError(code, message, { details, retriable: code === 'STREAM_APP_ERR_JWT_KEY_NOT_FOUND' });
+  const fail = (code: CredentialsErrorCode, message: string, details: Record<string, unknown> = {}) =>
+    new CredentialsError(code, message, { details, retriable: code === 'STREAM_APP_ERR_JWT_KEY_NOT_FOUND' });
   if (error instanceof errors.JWTExpired)
     return fail('STREAM_APP_ERR_JWT_EXPIRED', 'the token has expired', { claim: 'exp' });
   if (error instanceof errors.JWTClaimValidationFailed) {
@@ -163,7 +163,7 @@ function explain(error: unknown): StreamAppError {
   if (error instanceof errors.JWKSNoMatchingKey)
     return fail('STREAM_APP_ERR_JWT_KEY_NOT_FOUND', 'no key in the JWKS matches the token (unknown kid)');
   if (error instanceof errors.JWKSTimeout || error instanceof errors.JOSEError === false) {
-    return new StreamAppError(
+    return new CredentialsError(
       'STREAM_APP_ERR_IDP_UNREACHABLE',
       `the JWKS could not be fetched: ${(error as Error).message}`,
       { retriable: true },

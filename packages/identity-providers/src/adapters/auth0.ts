@@ -3,7 +3,7 @@
 // `audience`, Auth0 answers with an opaque token no broker can verify, so
 // the audience (the API Identifier) is required.
 import type { AbstractTokenProvider } from '@stream-app/credentials';
-import { ClientCredentialsProvider, StreamAppError, type Secret, type SslContext } from '@stream-app/credentials';
+import { ClientCredentialsProvider, CredentialsError, StreamAppError, type Secret, type SslContext } from '@stream-app/credentials';
 import { HintedProvider } from './hinted-provider.js';
 
 export interface Auth0Options {
@@ -29,7 +29,7 @@ export interface Auth0Options {
  * `audience` and the client's credentials are checked before any request.
  */
 export function auth0(options: Auth0Options): AbstractTokenProvider {
-  const fail = (message: string) => new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', `auth0(): ${message}`);
+  const fail = (message: string) => new CredentialsError('STREAM_APP_ERR_INVALID_OPTIONS', `auth0(): ${message}`);
   if (!options || typeof options !== 'object') throw fail('pass an options object');
   if (!options.clientId) throw fail('clientId is required (the Client ID of a Machine to Machine application)');
   if (!options.clientSecret) throw fail('clientSecret is required (the Client Secret of that application)');

@@ -13,7 +13,7 @@ import {
   getCredentialsFromRole,
   getDefaultCredentials,
 } from 'aws-msk-iam-sasl-signer-js/dist/mskCredentialProvider.js';
-import { AbstractTokenProvider, redact, StreamAppError, type AccessToken } from '@stream-app/credentials';
+import { AbstractTokenProvider, redact, CredentialsError, StreamAppError, type AccessToken } from '@stream-app/credentials';
 
 /** AWS credentials (structurally the SDK's `AwsCredentialIdentity`). */
 export interface AwsCredentials {
@@ -49,7 +49,7 @@ type CredentialSource = { kind: string; provider: AwsCredentialsProvider; secret
  * URL's, or the credentials' when they expire first.
  */
 export function awsMskIam(options: AwsMskIamOptions): AbstractTokenProvider {
-  const fail = (message: string) => new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', `awsMskIam(): ${message}`);
+  const fail = (message: string) => new CredentialsError('STREAM_APP_ERR_INVALID_OPTIONS', `awsMskIam(): ${message}`);
   if (!options || typeof options !== 'object') throw fail('pass an options object');
   if (!options.region) throw fail("region is required: the cluster's region, e.g. region: 'eu-west-1'");
   if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(options.region)) {
@@ -117,7 +117,7 @@ class AwsMskIamProvider extends AbstractTokenProvider {
     const withoutExpiration = async () => {
       const credentials = await this.#source.provider();
       if (!credentials?.accessKeyId || !credentials.secretAccessKey) {
-        throw new StreamAppError(
+        throw new CredentialsError(
           'STREAM_APP_ERR_INVALID_OPTIONS',
           `the ${this.#source.kind} returned no accessKeyId/secretAccessKey`,
         );
@@ -164,21 +164,21 @@ class AwsMskIamProvider extends AbstractTokenProvider {
     const message = redact(error instanceof Error ? error.message : String(error), secrets);
     const what = `could not get AWS credentials (${this.#source.kind}) to sign the MSK IAM token`;
     if (name === 'CredentialsProviderError') {
-      return new StreamAppError(
+      return new CredentialsError(
         'STREAM_APP_ERR_INVALID_OPTIONS',
         `${what}: ${message}. Give credentials, awsProfile or roleArn, or set up the default chain (AWS_* variables, ~/.aws, an instance role).`,
         { cause: error },
       );
     }
     if (typeof status === 'number') {
-      return new StreamAppError('STREAM_APP_ERR_TOKEN_ENDPOINT', `${what}: HTTP ${status} ${name}: ${message}`, {
+      return new CredentialsError('STREAM_APP_ERR_TOKEN_ENDPOINT', `${what}: HTTP ${status} ${name}: ${message}`, {
         retriable: status === 429 || status >= 500,
         details: { status, error: name },
       });
     }
     if (/^(ECONN|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH)/.test(code) || name === 'TimeoutError') {
-      return new StreamAppError('STREAM_APP_ERR_IDP_UNREACHABLE', `${what}: ${message}`, { retriable: true });
+      return new CredentialsError('STREAM_APP_ERR_IDP_UNREACHABLE', `${what}: ${message}`, { retriable: true });
     }
-    return new StreamAppError('STREAM_APP_ERR_TOKEN_ENDPOINT', `${what}: ${message}`, { retriable: true });
+    return new CredentialsError('STREAM_APP_ERR_TOKEN_ENDPOINT', `${what}: ${message}`, { retriable: true });
   }
 }

@@ -6,7 +6,7 @@
 import { inspect } from 'node:util';
 import { GetWebIdentityTokenCommand, STSClient } from '@aws-sdk/client-sts';
 import { decodeJwt } from 'jose';
-import {
+import { CredentialsError,
   AbstractTokenProvider,
   checkIdentityProviderUrl,
   redact,
@@ -40,7 +40,7 @@ export interface AwsStsWebIdentityOptions {
  */
 export function awsStsWebIdentity(options: AwsStsWebIdentityOptions): AbstractTokenProvider {
   const fail = (message: string) =>
-    new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', `awsStsWebIdentity(): ${message}`);
+    new CredentialsError('STREAM_APP_ERR_INVALID_OPTIONS', `awsStsWebIdentity(): ${message}`);
   if (!options || typeof options !== 'object') throw fail('pass an options object');
   const audience = (Array.isArray(options.audience) ? options.audience : [options.audience]).map((value) =>
     typeof value === 'string' ? value.trim() : '',
@@ -141,7 +141,7 @@ class AwsStsWebIdentityProvider extends AbstractTokenProvider {
     }
     const jwt = output.WebIdentityToken;
     if (typeof jwt !== 'string' || jwt === '') {
-      throw new StreamAppError(
+      throw new CredentialsError(
         'STREAM_APP_ERR_INVALID_TOKEN',
         `STS GetWebIdentityToken at ${where} answered without a WebIdentityToken`,
       );
@@ -150,7 +150,7 @@ class AwsStsWebIdentityProvider extends AbstractTokenProvider {
     try {
       claims = decodeJwt(jwt);
     } catch {
-      throw new StreamAppError(
+      throw new CredentialsError(
         'STREAM_APP_ERR_INVALID_TOKEN',
         `STS GetWebIdentityToken at ${where} returned a token that is not a JWT`,
       );
@@ -190,7 +190,7 @@ class AwsStsWebIdentityProvider extends AbstractTokenProvider {
     const message = redact(e?.message ?? String(error), this.#request.secrets);
     const status = e?.$metadata?.httpStatusCode;
     if (e?.name === 'CredentialsProviderError') {
-      return new StreamAppError(
+      return new CredentialsError(
         'STREAM_APP_ERR_INVALID_OPTIONS',
         `no AWS credentials to call STS GetWebIdentityToken: ${message}. Give credentials, or set up the default chain ` +
           '(AWS_* variables, ~/.aws, an instance or task role).',
@@ -202,7 +202,7 @@ class AwsStsWebIdentityProvider extends AbstractTokenProvider {
       const code = (e.name ?? 'UnknownError').replace(/Exception$/, '');
       const retriable = status >= 500 || status === 429 || /Throttl/.test(code) || Boolean(e.$retryable);
       const hint = STS_HINTS[code] ?? '';
-      return new StreamAppError(
+      return new CredentialsError(
         'STREAM_APP_ERR_TOKEN_ENDPOINT',
         `STS GetWebIdentityToken at ${where} was refused: HTTP ${status} ${code}${e.Type ? ` (${e.Type})` : ''}: ${message}` +
           (hint ? `${/[.!?]$/.test(message) ? '' : '.'} ${hint}` : ''),
@@ -217,7 +217,7 @@ class AwsStsWebIdentityProvider extends AbstractTokenProvider {
         },
       );
     }
-    return new StreamAppError('STREAM_APP_ERR_IDP_UNREACHABLE', `STS at ${where} could not be reached: ${message}`, {
+    return new CredentialsError('STREAM_APP_ERR_IDP_UNREACHABLE', `STS at ${where} could not be reached: ${message}`, {
       retriable: true,
       details: { endpoint: where },
     });

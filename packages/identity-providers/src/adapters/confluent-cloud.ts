@@ -4,7 +4,7 @@
 // Any other spelling is silently ignored by the client and refused by the
 // broker with a generic OAUTHBEARER error, so option names are checked here.
 import { inspect } from 'node:util';
-import { AbstractTokenProvider, StreamAppError, type AccessToken } from '@stream-app/credentials';
+import { AbstractTokenProvider, CredentialsError, StreamAppError, type AccessToken } from '@stream-app/credentials';
 
 export interface ConfluentCloudOptions {
   /** The Kafka cluster id, `lkc-...` (Cluster settings), not the `pkc-...` of the bootstrap host. */
@@ -24,7 +24,7 @@ const KNOWN = ['logicalCluster', 'identityPoolId', 'provider'] as const;
  */
 export function confluentCloud(options: ConfluentCloudOptions): AbstractTokenProvider {
   const fail = (message: string) =>
-    new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', `confluentCloud(): ${message}`);
+    new CredentialsError('STREAM_APP_ERR_INVALID_OPTIONS', `confluentCloud(): ${message}`);
   if (!options || typeof options !== 'object') throw fail('pass an options object');
   for (const key of Object.keys(options)) {
     if ((KNOWN as readonly string[]).includes(key)) continue;

@@ -6,7 +6,7 @@
 import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { inspect } from 'node:util';
 import { decodeJwt } from 'jose';
-import {
+import { CredentialsError,
   AbstractTokenProvider,
   checkIdentityProviderUrl,
   ClientCredentialsProvider,
@@ -56,7 +56,7 @@ const DEFAULT_SUFFIX = '/.default';
  */
 export function eventHubs(options: { namespace: string }): string {
   const namespace = options?.namespace?.trim() ?? '';
-  const fail = (message: string) => new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', `eventHubs(): ${message}`);
+  const fail = (message: string) => new CredentialsError('STREAM_APP_ERR_INVALID_OPTIONS', `eventHubs(): ${message}`);
   if (!namespace) throw fail("namespace is required: the Event Hubs namespace name, e.g. 'orders-prod'");
   if (/[:/]/.test(namespace)) {
     throw fail(
@@ -80,7 +80,7 @@ export function eventHubs(options: { namespace: string }): string {
  * scope, a tenant for client credentials, endpoints allowed).
  */
 export function entraId(options: EntraIdOptions): AbstractTokenProvider {
-  const fail = (message: string) => new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', `entraId(): ${message}`);
+  const fail = (message: string) => new CredentialsError('STREAM_APP_ERR_INVALID_OPTIONS', `entraId(): ${message}`);
   if (!options || typeof options !== 'object') throw fail('pass an options object');
   const kinds = [
     options.clientSecret ? 'clientSecret' : undefined,
@@ -196,7 +196,7 @@ function checkMetadataEndpoint(endpoint: string, fail: (message: string) => Stre
     throw fail(`metadataEndpoint is not a URL: ${endpoint}`);
   }
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !METADATA_HOSTS.test(url.hostname)) {
-    throw new StreamAppError(
+    throw new CredentialsError(
       'STREAM_APP_ERR_INSECURE_URL',
       `entraId(): metadataEndpoint ${url.origin} is not the Azure Instance Metadata Service: managed identity tokens come only from ` +
         'http://169.254.169.254 (or a loopback test server), never from another host',
@@ -296,7 +296,7 @@ class EntraManagedIdentityProvider extends AbstractTokenProvider {
       });
       text = await response.text();
     } catch (error) {
-      throw new StreamAppError(
+      throw new CredentialsError(
         'STREAM_APP_ERR_IDP_UNREACHABLE',
         `the managed identity endpoint ${where} could not be reached: ${redact(messageOf(error))}. ` +
           'Managed identity works only on Azure (a VM, scale set, AKS node or container with an identity assigned).',
@@ -315,7 +315,7 @@ class EntraManagedIdentityProvider extends AbstractTokenProvider {
       const description = body?.error_description ? ` (${redact(body.error_description)})` : '';
       // IMDS documents 404 and 410 (updating), 429 (throttled) and 5xx as transient.
       const retriable = status === 404 || status === 410 || status === 429 || status >= 500;
-      throw new StreamAppError(
+      throw new CredentialsError(
         'STREAM_APP_ERR_TOKEN_ENDPOINT',
         `managed identity token request for resource ${this.#resource} at ${where} was refused: HTTP ${status} ${error}${description}` +
           imdsHint(body?.error_description ?? '', this.#clientId),
@@ -323,14 +323,14 @@ class EntraManagedIdentityProvider extends AbstractTokenProvider {
       );
     }
     if (!body || typeof body.access_token !== 'string' || body.access_token === '') {
-      throw new StreamAppError(
+      throw new CredentialsError(
         'STREAM_APP_ERR_INVALID_TOKEN',
         `the managed identity endpoint ${where} answered HTTP ${response.status} without an access_token`,
         { details: { endpoint: where } },
       );
     }
     if (body.token_type !== undefined && body.token_type.toLowerCase() !== 'bearer') {
-      throw new StreamAppError(
+      throw new CredentialsError(
         'STREAM_APP_ERR_INVALID_TOKEN',
         `the managed identity endpoint ${where} returned a ${body.token_type} token; Kafka needs a Bearer token`,
       );

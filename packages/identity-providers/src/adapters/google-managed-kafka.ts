@@ -7,7 +7,7 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { inspect } from 'node:util';
 import { SignJWT } from 'jose';
-import {
+import { CredentialsError,
   AbstractTokenProvider,
   checkIdentityProviderUrl,
   redact,
@@ -60,7 +60,7 @@ type Source = { kind: string; fetch: () => Promise<GoogleAccessToken>; where: st
  */
 export function googleManagedKafka(options: GoogleManagedKafkaOptions = {}): AbstractTokenProvider {
   const fail = (message: string) =>
-    new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', `googleManagedKafka(): ${message}`);
+    new CredentialsError('STREAM_APP_ERR_INVALID_OPTIONS', `googleManagedKafka(): ${message}`);
   if (typeof options !== 'object' || options === null) throw fail('pass an options object');
   if (options.serviceAccountKey && options.accessToken) {
     throw fail('give serviceAccountKey or accessToken, not both (without either, the metadata server is used)');
@@ -190,7 +190,7 @@ function metadataSource(endpoint: string, timeoutMs: number, fail: (message: str
     throw fail(`metadataEndpoint is not a URL: ${endpoint}`);
   }
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !METADATA_HOSTS.test(url.hostname)) {
-    throw new StreamAppError(
+    throw new CredentialsError(
       'STREAM_APP_ERR_INSECURE_URL',
       `googleManagedKafka(): metadataEndpoint ${url.origin} is not the metadata server: tokens come only from ` +
         'http://metadata.google.internal (or a loopback test server), never from another host',
@@ -213,7 +213,7 @@ function metadataSource(endpoint: string, timeoutMs: number, fail: (message: str
             }).then((emailAnswer) => emailAnswer.text.trim()),
       ]);
       if (!account.includes('@')) {
-        throw new StreamAppError(
+        throw new CredentialsError(
           'STREAM_APP_ERR_INVALID_TOKEN',
           `the metadata server at ${base} did not name the service account (got no email)`,
         );
@@ -228,16 +228,16 @@ function callerSource(accessToken: () => Promise<GoogleAccessToken>): () => Prom
   return async () => {
     const result = await accessToken();
     if (!result || typeof result.token !== 'string' || result.token === '') {
-      throw new StreamAppError('STREAM_APP_ERR_INVALID_TOKEN', 'accessToken() returned no token');
+      throw new CredentialsError('STREAM_APP_ERR_INVALID_TOKEN', 'accessToken() returned no token');
     }
     if (!Number.isFinite(result.expiresAt)) {
-      throw new StreamAppError(
+      throw new CredentialsError(
         'STREAM_APP_ERR_INVALID_TOKEN',
         'accessToken() returned no expiresAt (epoch milliseconds)',
       );
     }
     if (typeof result.email !== 'string' || !result.email.includes('@')) {
-      throw new StreamAppError(
+      throw new CredentialsError(
         'STREAM_APP_ERR_INVALID_TOKEN',
         'accessToken() returned no email: Managed Kafka needs the account (service account email) as the principal',
       );
@@ -262,7 +262,7 @@ async function call(url: string, what: string, timeoutMs: number, init: RequestI
     const hint = url.includes('computeMetadata')
       ? ' The metadata server exists only on Google Cloud (GCE, GKE, Cloud Run); elsewhere pass serviceAccountKey or accessToken.'
       : '';
-    throw new StreamAppError(
+    throw new CredentialsError(
       'STREAM_APP_ERR_IDP_UNREACHABLE',
       `${what} to ${url} could not be reached: ${redact(messageOf(error))}.${hint}`,
       { retriable: true, details: { endpoint: url } },
@@ -280,7 +280,7 @@ async function call(url: string, what: string, timeoutMs: number, init: RequestI
     if (line) description = ` (${redact(line)})`;
   }
   const status = response.status;
-  throw new StreamAppError(
+  throw new CredentialsError(
     'STREAM_APP_ERR_TOKEN_ENDPOINT',
     `${what} at ${url} was refused: HTTP ${status} ${error}${description}${googleHint(url, status, error)}`,
     { retriable: status === 429 || status >= 500, details: { endpoint: url, status, error } },
@@ -303,20 +303,20 @@ function accessTokenFrom(answer: Answer, url: string): { token: string; expiresA
   try {
     body = JSON.parse(answer.text) as typeof body;
   } catch {
-    throw new StreamAppError('STREAM_APP_ERR_INVALID_TOKEN', `${url} answered HTTP ${answer.status} without JSON`);
+    throw new CredentialsError('STREAM_APP_ERR_INVALID_TOKEN', `${url} answered HTTP ${answer.status} without JSON`);
   }
   if (typeof body.access_token !== 'string' || body.access_token === '') {
-    throw new StreamAppError('STREAM_APP_ERR_INVALID_TOKEN', `${url} answered without an access_token`);
+    throw new CredentialsError('STREAM_APP_ERR_INVALID_TOKEN', `${url} answered without an access_token`);
   }
   if (typeof body.token_type === 'string' && body.token_type.toLowerCase() !== 'bearer') {
-    throw new StreamAppError(
+    throw new CredentialsError(
       'STREAM_APP_ERR_INVALID_TOKEN',
       `${url} returned a ${body.token_type} token, not a Bearer token`,
     );
   }
   const expiresIn = Number(body.expires_in);
   if (!Number.isFinite(expiresIn) || expiresIn <= 0) {
-    throw new StreamAppError('STREAM_APP_ERR_INVALID_TOKEN', `${url} answered without expires_in`);
+    throw new CredentialsError('STREAM_APP_ERR_INVALID_TOKEN', `${url} answered without expires_in`);
   }
   return { token: body.access_token, expiresAt: Date.now() + expiresIn * 1000 };
 }

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { AbstractTokenProvider, StreamAppError, type AccessToken } from '@stream-app/credentials';
+import { AbstractTokenProvider, CredentialsError, StreamAppError, type AccessToken } from '@stream-app/credentials';
 
 export interface HintedProviderOptions {
   /** The identity provider's name, put before each hint ("Okta: ..."). */
@@ -47,7 +47,7 @@ export class HintedProvider extends AbstractTokenProvider {
     const hint = this.#options.hint(error);
     if (!hint) return error;
     const separator = /[.!?)]$/.test(error.message) ? ' ' : '. ';
-    return new StreamAppError(error.code, `${error.message}${separator}${this.#options.name}: ${hint}`, {
+    return new CredentialsError(error.code, `${error.message}${separator}${this.#options.name}: ${hint}`, {
       retriable: error.retriable,
       cause: error,
       details: error.details,

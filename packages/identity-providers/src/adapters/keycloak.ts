@@ -1,6 +1,5 @@
-import {
+import { CredentialsError,
   ClientCredentialsProvider,
-  StreamAppError,
   type AbstractTokenProvider,
   type Secret,
   type SslContext,
@@ -49,5 +48,5 @@ export function keycloak(options: KeycloakOptions): AbstractTokenProvider {
 }
 
 function invalid(message: string) {
-  return new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', `keycloak(): ${message}`);
+  return new CredentialsError('STREAM_APP_ERR_INVALID_OPTIONS', `keycloak(): ${message}`);
 }

@@ -1,6 +1,5 @@
-import {
+import { CredentialsError,
   ClientCredentialsProvider,
-  StreamAppError,
   type AbstractTokenProvider,
   type ClientCredentialsOptions,
 } from '@stream-app/credentials';
@@ -10,7 +9,7 @@ export type OidcOptions = Omit<ClientCredentialsOptions, 'tokenEndpoint'> & { is
 /** Any OpenID Connect server: the token endpoint comes from the issuer's discovery document. */
 export function oidc(options: OidcOptions): AbstractTokenProvider {
   if (!options?.issuer)
-    throw new StreamAppError(
+    throw new CredentialsError(
       'STREAM_APP_ERR_INVALID_OPTIONS',
       'oidc(): issuer is required (its /.well-known/openid-configuration names the token endpoint)',
     );

@@ -4,7 +4,7 @@
 // OpenID Connect scopes are refused here rather than by Okta.
 import type { KeyObject } from 'node:crypto';
 import type { AbstractTokenProvider } from '@stream-app/credentials';
-import { ClientCredentialsProvider, StreamAppError, type Secret, type SslContext } from '@stream-app/credentials';
+import { ClientCredentialsProvider, CredentialsError, StreamAppError, type Secret, type SslContext } from '@stream-app/credentials';
 import { HintedProvider } from './hinted-provider.js';
 
 export interface OktaOptions {
@@ -40,7 +40,7 @@ const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'address', 'phone', '
  * one custom scope, and exactly one of `clientSecret` or `privateKey`.
  */
 export function okta(options: OktaOptions): AbstractTokenProvider {
-  const fail = (message: string) => new StreamAppError('STREAM_APP_ERR_INVALID_OPTIONS', `okta(): ${message}`);
+  const fail = (message: string) => new CredentialsError('STREAM_APP_ERR_INVALID_OPTIONS', `okta(): ${message}`);
   if (!options || typeof options !== 'object') throw fail('pass an options object');
   if (!options.clientId) throw fail('clientId is required (the Client ID of an API Services app in Okta)');
   if (options.clientSecret && options.privateKey) {

@@ -1,15 +1,19 @@
-import type {
-  Consumer,
-  ConsumerHandlers,
-  ConsumerOptions,
-  IncomingMessage,
-  OutgoingMessage,
-  TopicPartition,
-  TopicPartitionOffset,
-  TopicSpec,
-  Transport,
+import {
+  CoreError,
+  PauseReasons,
+  type AdminPort,
+  type Consumer,
+  type ConsumerHandlers,
+  type ConsumerOptions,
+  type IncomingMessage,
+  type MessageHeaders,
+  type OutgoingMessage,
+  type PartitionReader,
+  type TopicPartition,
+  type TopicPartitionOffset,
+  type TopicSpec,
+  type Transport,
 } from '@stream-app/core';
-import { StreamAppError } from '@stream-app/credentials';
 import { partitionForKey } from './murmur2.js';
 
 /** At most this many messages per hand-over, so that a paused partition stops soon, as with a broker's fetches. */
@@ -33,7 +37,7 @@ interface Subscription {
   options: ConsumerOptions;
   handlers: ConsumerHandlers;
   assigned: Map<string, Assigned>;
-  paused: Set<string>;
+  paused: PauseReasons;
   /** Revoking or closed: nothing more is handed over. */
   stopped: boolean;
 }
@@ -67,7 +71,7 @@ export class MemoryTransport implements Transport {
   readonly #watchers = new Set<() => void>();
   #connected = false;
   #scheduled = false;
-  #failure: StreamAppError | undefined;
+  #failure: CoreError | undefined;
 
   constructor(options: MemoryTransportOptions = {}) {
     for (const [name, partitions] of Object.entries(options.topics ?? {})) this.createTopic(name, partitions);
@@ -77,7 +81,7 @@ export class MemoryTransport implements Transport {
   createTopic(name: string, partitions = 1): void {
     if (this.#topics.has(name)) return;
     if (!Number.isInteger(partitions) || partitions < 1) {
-      throw new StreamAppError(
+      throw new CoreError(
         'STREAM_APP_ERR_INVALID_OPTIONS',
         `topic '${name}': partitions must be a positive integer, got ${String(partitions)}`,
       );
@@ -97,30 +101,52 @@ export class MemoryTransport implements Transport {
     this.#failure = undefined;
   }
 
-  async declareTopics(specs: TopicSpec[], allowCreate: boolean): Promise<void> {
-    const missing = specs.filter((spec) => !this.#topics.has(spec.name));
-    if (missing.length > 0 && !allowCreate) {
-      // The code and gist of KafkaTransport's error, so that tests of topicAllowDeclare: false hold for both.
-      throw new StreamAppError(
-        'STREAM_APP_ERR_TOPIC_MISSING',
-        `topic${missing.length > 1 ? 's' : ''} ${missing.map((spec) => `'${spec.name}'`).join(', ')} ` +
-          `do${missing.length > 1 ? '' : 'es'} not exist, and topicAllowDeclare is false. ` +
-          'Create them (in memory: new MemoryTransport({ topics }) or createTopic()), or set topicAllowDeclare: true.',
-        { details: { topics: missing.map((spec) => spec.name) } },
-      );
-    }
-    for (const spec of missing) this.createTopic(spec.name, spec.partitions);
-    // A subscription to a topic that did not exist yet gets its partitions now, as after a metadata refresh.
-    for (const subscription of this.#subscriptions) {
-      const added = missing.filter((spec) => subscription.options.topics.includes(spec.name)).map((spec) => spec.name);
-      if (added.length > 0 && !subscription.stopped) await this.#assign(subscription, added);
-    }
+  /** The admin port over the topics in memory. */
+  readonly admin: AdminPort = {
+    partitionCounts: async (topics) => {
+      const counts = new Map<string, number>();
+      for (const topic of topics) {
+        const partitions = this.#topics.get(topic);
+        if (partitions) counts.set(topic, partitions.length);
+      }
+      return counts;
+    },
+    createTopics: async (specs: TopicSpec[]) => {
+      const created = specs.filter((spec) => !this.#topics.has(spec.name));
+      for (const spec of created) this.createTopic(spec.name, spec.partitions);
+      // A subscription to a topic that did not exist yet gets its partitions now, as after a metadata refresh.
+      for (const subscription of this.#subscriptions) {
+        const added = created.filter((spec) => subscription.options.topics.includes(spec.name)).map((spec) => spec.name);
+        if (added.length > 0 && !subscription.stopped) await this.#assign(subscription, added);
+      }
+    },
+    watermarks: async (topic) =>
+      (this.#topics.get(topic) ?? []).map((log, partition) => ({ partition, low: 0, high: log.length })),
+    groupOffsets: async (groupId, topics) =>
+      topics.flatMap((topic) =>
+        [...this.committed(groupId, topic)].map(([partition, offset]) => ({ topic, partition, offset })),
+      ),
+  };
+
+  /** Reads a partition outside any group, as a changelog recovery would. */
+  async reader(): Promise<PartitionReader> {
+    return {
+      readToEnd: async ({ topic, partition }, from, onMessages) => {
+        const log = this.#topics.get(topic)?.[partition] ?? [];
+        const end = log.length;
+        for (let offset = from; offset < end; offset += MAX_BATCH) {
+          onMessages(log.slice(offset, Math.min(end, offset + MAX_BATCH)).map(copy));
+        }
+        return Math.max(from, end);
+      },
+      close: async () => {},
+    };
   }
 
   send(message: OutgoingMessage): Promise<void> {
     if (!this.#connected) {
       return Promise.reject(
-        new StreamAppError('STREAM_APP_ERR_APP_STATE', 'the memory transport is not connected (or already closed)'),
+        new CoreError('STREAM_APP_ERR_APP_STATE', 'the memory transport is not connected (or already closed)'),
       );
     }
     if (this.#failure) return Promise.reject(this.#failure);
@@ -133,8 +159,10 @@ export class MemoryTransport implements Transport {
     if (!log) {
       return this.#fail(message.topic, `it has ${partitions.length} partition(s), there is no partition ${partition}`);
     }
-    const headers: { [name: string]: Buffer } = {};
-    for (const [name, value] of Object.entries(message.headers ?? {})) headers[name] = Buffer.from(value);
+    const headers: MessageHeaders = {};
+    for (const [name, value] of Object.entries(message.headers ?? {})) {
+      headers[name] = Array.isArray(value) ? value.map((one) => Buffer.from(one)) : Buffer.from(value);
+    }
     const stored: IncomingMessage = {
       topic: message.topic,
       partition,
@@ -158,17 +186,25 @@ export class MemoryTransport implements Transport {
 
   async consume(options: ConsumerOptions, handlers: ConsumerHandlers): Promise<Consumer> {
     if (!this.#connected) {
-      throw new StreamAppError('STREAM_APP_ERR_APP_STATE', 'the memory transport is not connected (or already closed)');
+      throw new CoreError('STREAM_APP_ERR_APP_STATE', 'the memory transport is not connected (or already closed)');
     }
-    const subscription: Subscription = { options, handlers, assigned: new Map(), paused: new Set(), stopped: false };
+    const subscription: Subscription = {
+      options,
+      handlers,
+      assigned: new Map(),
+      paused: new PauseReasons(),
+      stopped: false,
+    };
     this.#subscriptions.add(subscription);
     await this.#assign(
       subscription,
       options.topics.filter((topic) => this.#topics.has(topic)),
     );
-    const keys = (partitions: TopicPartition[]) =>
-      partitions.map(({ topic, partition }) => partitionKey(topic, partition));
     return {
+      subscribe: async (topics) => {
+        subscription.options = { ...subscription.options, topics };
+        if (!subscription.stopped) await this.#assign(subscription, topics.filter((topic) => this.#topics.has(topic)));
+      },
       commit: async (offsets: TopicPartitionOffset[]) => {
         if (!this.#subscriptions.has(subscription)) return; // closed: a no-op, as with KafkaTransport
         const group = this.#committed.get(options.groupId) ?? new Map<string, number>();
@@ -176,15 +212,16 @@ export class MemoryTransport implements Transport {
         for (const { topic, partition, offset } of offsets) group.set(partitionKey(topic, partition), offset);
         this.#changed();
       },
-      pause: (partitions) => {
-        for (const key of keys(partitions)) subscription.paused.add(key);
+      pause: (partitions, reason = 'manual') => {
+        subscription.paused.pause(partitions, reason);
         this.#changed();
       },
-      resume: (partitions) => {
-        for (const key of keys(partitions)) subscription.paused.delete(key);
+      resume: (partitions, reason = 'manual') => {
+        subscription.paused.resume(partitions, reason);
         this.#schedule();
         this.#changed();
       },
+      paused: () => subscription.paused.list(),
       close: () => this.#close(subscription),
     };
   }
@@ -264,7 +301,7 @@ export class MemoryTransport implements Transport {
 
   /** Like KafkaTransport: the first failed send fails every later send and flush, so the app's next commit stops it. */
   #fail(topic: string, why: string): Promise<never> {
-    this.#failure ??= new StreamAppError('STREAM_APP_ERR_DELIVERY', `could not produce to topic '${topic}': ${why}`, {
+    this.#failure ??= new CoreError('STREAM_APP_ERR_DELIVERY', `could not produce to topic '${topic}': ${why}`, {
       details: { topic },
     });
     this.#changed();
@@ -318,13 +355,10 @@ export class MemoryTransport implements Transport {
     let handed = false;
     for (const subscription of this.#subscriptions) {
       for (const assigned of subscription.assigned.values()) {
-        if (subscription.stopped || subscription.paused.has(assigned.key)) continue;
+        if (subscription.stopped || subscription.paused.isPaused(assigned.topic, assigned.partition)) continue;
         const log = this.#topics.get(assigned.topic)![assigned.partition]!;
         if (assigned.position >= log.length) continue;
-        const batch = log.slice(assigned.position, assigned.position + MAX_BATCH).map((message) => ({
-          ...message,
-          headers: { ...message.headers },
-        }));
+        const batch = log.slice(assigned.position, assigned.position + MAX_BATCH).map(copy);
         // Moved on before handing over: a pause inside the handler must not hand the same messages again.
         assigned.position += batch.length;
         handed = true;
@@ -340,6 +374,11 @@ export class MemoryTransport implements Transport {
   #changed(): void {
     for (const watcher of this.#watchers) watcher();
   }
+}
+
+/** What a consumer is handed: its own headers object, as from a fetch. */
+function copy(message: IncomingMessage): IncomingMessage {
+  return { ...message, headers: { ...message.headers } };
 }
 
 function partitionKey(topic: string, partition: number): string {

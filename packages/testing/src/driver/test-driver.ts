@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import {
   Agent,
   DEAD_LETTER_HEADERS,
+  firstHeader,
+  type ManualClock,
   type App,
   type IncomingMessage,
   type OutgoingMessage,
@@ -22,6 +24,8 @@ export interface TestAppOptions {
   transport?: MemoryTransport;
   /** How long `put` and `settle` wait for the app to finish (default 5000 ms). */
   timeoutMs?: number;
+  /** A clock the test moves (`driver.advance(ms)`): commit intervals, backoffs, `take()` and `ask` deadlines follow it. */
+  clock?: ManualClock;
 }
 
 /** A value to put: the topic's type or, for a Record type, its fields as plain data (valid or not: the app decides). */
@@ -95,6 +99,8 @@ export function testApp(app: App, options: TestAppOptions = {}): Promise<TestDri
 export class TestDriver {
   readonly app: App;
   readonly transport: MemoryTransport;
+  /** The clock the test moves, when it gave one. */
+  readonly clock: ManualClock | undefined;
   readonly #timeoutMs: number;
   readonly #yields: Yield[] = [];
   readonly #wakers = new Set<() => void>();
@@ -106,18 +112,22 @@ export class TestDriver {
     this.transport = options.transport ?? new MemoryTransport();
     this.#timeoutMs = options.timeoutMs ?? 5000;
     app.setTransport(this.transport);
-    const acked = app.onEventAcked;
-    app.onEventAcked = (event) => {
-      acked?.(event);
-      this.#changed();
+    if (options.clock) app.setClock(options.clock);
+    this.clock = options.clock;
+    // The driver is a sensor: it hears of every acknowledged event and every yielded value.
+    const removeSensor = app.addSensor({
+      onEventAcked: () => this.#changed(),
+      onAgentYield: (agent, event, value) => {
+        const putId = event ? firstHeader(event.headers, PUT_ID_HEADER)?.toString() : undefined;
+        this.#yields.push({ agent: agent.name, putId, value });
+        this.#changed();
+      },
+    });
+    const unwatch = this.transport.watch(() => this.#changed());
+    this.#unwatch = () => {
+      removeSensor();
+      unwatch();
     };
-    const yielded = app.onYield;
-    app.onYield = (agent, event, value) => {
-      yielded?.(agent, event, value);
-      this.#yields.push({ agent: agent.name, putId: event?.headers[PUT_ID_HEADER]?.toString(), value });
-      this.#changed();
-    };
-    this.#unwatch = this.transport.watch(() => this.#changed());
   }
 
   static async start(app: App, options: TestAppOptions = {}): Promise<TestDriver> {
@@ -174,6 +184,13 @@ export class TestDriver {
         );
       }
     }
+  }
+
+  /** Moves the app's clock on (needs `testApp(app, { clock: new ManualClock() })`), firing what falls due. */
+  advance(ms: number): void {
+    if (!this.clock) throw new Error('advance(): start the driver with testApp(app, { clock: new ManualClock() })');
+    this.clock.advance(ms);
+    this.#changed();
   }
 
   /** What `agent` has yielded so far, for any message. */
@@ -240,7 +257,7 @@ export class TestDriver {
     await this.app.produce({ ...message, headers: { ...message.headers, [PUT_ID_HEADER]: putId } });
     const stored = this.transport
       .messages(message.topic)
-      .find((candidate) => candidate.headers[PUT_ID_HEADER]?.toString() === putId)!;
+      .find((candidate) => firstHeader(candidate.headers, PUT_ID_HEADER)?.toString() === putId)!;
     await this.settle(timeoutMs);
     return {
       topic: stored.topic,
@@ -249,7 +266,7 @@ export class TestDriver {
       yielded: this.#yields.filter((entry) => entry.putId === putId).map((entry) => entry.value),
       deadLettered: this.transport
         .messages(this.app.options.deadLetterTopic)
-        .filter((dead) => dead.headers[PUT_ID_HEADER]?.toString() === putId)
+        .filter((dead) => firstHeader(dead.headers, PUT_ID_HEADER)?.toString() === putId)
         .map((dead) => this.#deadLetter(dead)),
     };
   }
@@ -326,7 +343,7 @@ function topicName<V, K>(target: Agent<V, K> | Topic<V, K> | string): string {
 function textHeaders(message: IncomingMessage): { [name: string]: string } {
   const out: { [name: string]: string } = {};
   for (const [name, value] of Object.entries(message.headers)) {
-    if (name !== PUT_ID_HEADER) out[name] = value.toString('utf8');
+    if (name !== PUT_ID_HEADER) out[name] = (Array.isArray(value) ? value : [value]).map(String).join(',');
   }
   return out;
 }

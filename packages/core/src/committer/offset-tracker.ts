@@ -58,6 +58,11 @@ export class PartitionOffsets {
     }
   }
 
+  /** Whether an `onLow` callback waits (the partition is paused for backpressure). */
+  get lowWatch(): boolean {
+    return this.#low !== undefined;
+  }
+
   /** Calls back once, when at most `threshold` messages are outstanding (to resume a paused partition). */
   onLow(threshold: number, callback: () => void): void {
     this.#low = { threshold, callback };

@@ -1,8 +1,10 @@
-import { StreamAppError } from '@stream-app/credentials';
+import { randomUUID } from 'node:crypto';
 import type { Agent } from '../agents/agent.js';
+import type { Clock, ClockTimer } from '../clock/clock.js';
 import { codecNamed } from '../codecs/codecs.js';
+import { CoreError } from '../errors/index.js';
 import type { TopicMessage } from '../topics/topic.js';
-import type { Consumer, IncomingMessage, OutgoingMessage, Transport } from '../transport/transport.js';
+import { firstHeader, type Consumer, type IncomingMessage, type OutgoingMessage, type Transport } from '../transport/transport.js';
 
 const json = codecNamed('json');
 
@@ -12,7 +14,15 @@ export const CORRELATION_ID = 'stream-app.correlation-id';
 interface Waiting {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
+  timer: ClockTimer;
+}
+
+export interface RepliesOptions {
+  topic: string;
+  groupId: string;
+  clock: Clock;
+  /** Creates the reply topic when it is missing (and allowed). */
+  declare: (topic: string) => Promise<void>;
 }
 
 /**
@@ -22,24 +32,15 @@ interface Waiting {
  */
 export class Replies {
   readonly #transport: Transport;
-  readonly #topic: string;
-  readonly #groupId: string;
-  readonly #replicas: number;
-  readonly #allowCreate: boolean;
+  readonly #options: RepliesOptions;
   readonly #waiting = new Map<string, Waiting>();
-  #ready: Promise<Consumer> | undefined;
+  #ready: Promise<void> | undefined;
+  #consumer: Consumer | undefined;
+  #closed = false;
 
-  constructor(
-    transport: Transport,
-    topic: string,
-    groupId: string,
-    topics: { replicas: number; allowCreate: boolean },
-  ) {
+  constructor(transport: Transport, options: RepliesOptions) {
     this.#transport = transport;
-    this.#topic = topic;
-    this.#groupId = groupId;
-    this.#replicas = topics.replicas;
-    this.#allowCreate = topics.allowCreate;
+    this.#options = options;
   }
 
   static message(topic: string, correlationId: string, value: unknown): OutgoingMessage {
@@ -51,14 +52,14 @@ export class Replies {
     };
   }
 
+  /** `timeoutMs` bounds the whole call: starting the reply reader, sending, and waiting. */
   async ask(agent: Agent, message: TopicMessage<unknown, unknown>, timeoutMs: number): Promise<unknown> {
-    await this.#start();
-    const correlationId = crypto.randomUUID();
+    const correlationId = randomUUID();
     const reply = new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.#options.clock.setTimeout(() => {
         this.#waiting.delete(correlationId);
         reject(
-          new StreamAppError(
+          new CoreError(
             'STREAM_APP_ERR_ASK_TIMEOUT',
             `agent ${agent.name} did not reply within ${timeoutMs} ms: is a worker running it, and does the agent yield a value for each message?`,
             { retriable: true, details: { agent: agent.name, timeoutMs } },
@@ -68,48 +69,48 @@ export class Replies {
       this.#waiting.set(correlationId, { resolve, reject, timer });
     });
     try {
-      await agent.topic.send({
-        ...message,
-        headers: { ...message.headers, [REPLY_TO]: this.#topic, [CORRELATION_ID]: correlationId },
-      });
+      await Promise.race([this.#start(), reply]);
+      await Promise.race([
+        agent.topic.send({
+          ...message,
+          headers: { ...message.headers, [REPLY_TO]: this.#options.topic, [CORRELATION_ID]: correlationId },
+        }),
+        reply,
+      ]);
     } catch (error) {
-      const waiting = this.#waiting.get(correlationId);
-      clearTimeout(waiting?.timer);
+      this.#waiting.get(correlationId)?.timer.cancel();
       this.#waiting.delete(correlationId);
       throw error;
     }
     return reply;
   }
 
-  #start(): Promise<Consumer> {
+  #start(): Promise<void> {
     this.#ready ??= (async () => {
-      await this.#transport.declareTopics(
-        [{ name: this.#topic, partitions: 1, replicas: this.#replicas, config: { 'retention.ms': String(3_600_000) } }],
-        this.#allowCreate,
-      );
+      await this.#options.declare(this.#options.topic);
       let assigned!: () => void;
       const isAssigned = new Promise<void>((resolve) => (assigned = resolve));
-      const consumer = await this.#transport.consume(
-        { groupId: this.#groupId, topics: [this.#topic], fromBeginning: true },
+      this.#consumer = await this.#transport.consume(
+        { groupId: this.#options.groupId, topics: [this.#options.topic], fromBeginning: true },
         {
           onMessages: (messages) => messages.forEach((message) => this.#receive(message)),
           onAssigned: () => assigned(),
           onRevoked: () => {},
         },
       );
+      if (this.#closed) await this.#consumer.close();
       await isAssigned;
-      return consumer;
     })();
     this.#ready.catch(() => (this.#ready = undefined));
     return this.#ready;
   }
 
   #receive(message: IncomingMessage): void {
-    const id = message.headers[CORRELATION_ID]?.toString();
+    const id = firstHeader(message.headers, CORRELATION_ID)?.toString();
     const waiting = id ? this.#waiting.get(id) : undefined;
     if (!waiting || !id) return;
     this.#waiting.delete(id);
-    clearTimeout(waiting.timer);
+    waiting.timer.cancel();
     try {
       waiting.resolve(json.decode(message.value));
     } catch (error) {
@@ -118,13 +119,16 @@ export class Replies {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     for (const waiting of this.#waiting.values()) {
-      clearTimeout(waiting.timer);
-      waiting.reject(new StreamAppError('STREAM_APP_ERR_APP_STATE', 'the app stopped before the reply arrived'));
+      waiting.timer.cancel();
+      waiting.reject(new CoreError('STREAM_APP_ERR_APP_STATE', 'the app stopped before the reply arrived'));
     }
     this.#waiting.clear();
-    const ready = this.#ready;
     this.#ready = undefined;
-    if (ready) await (await ready.catch(() => undefined))?.close();
+    // Not waiting for the assignment: a reader that was never assigned must not hold up the stop.
+    const consumer = this.#consumer;
+    this.#consumer = undefined;
+    await consumer?.close();
   }
 }

@@ -1,0 +1,416 @@
+import { randomUUID } from 'node:crypto';
+import type { Agent } from '../agents/agent.js';
+import type { AgentRuntime } from '../agents/agent-runner.js';
+import { systemClock, type Clock } from '../clock/clock.js';
+import { AtLeastOnce } from '../committer/commit-strategy.js';
+import { Committer } from '../committer/committer.js';
+import { Conductor, describePartitions } from '../conductor/conductor.js';
+import { DeadLetters } from '../dead-letters/dead-letters.js';
+import { CoreError } from '../errors/index.js';
+import type { TokenLifecycle } from '@stream-app/credentials/kafka';
+import type { Logger } from '../logging/logger.js';
+import { Replies, REPLY_TO, CORRELATION_ID } from '../replies/replies.js';
+import { Sensors } from '../sensors/sensor.js';
+import type { StreamEvent } from '../streams/event.js';
+import type { StreamTarget } from '../streams/stream.js';
+import { Supervisor } from '../supervisor/supervisor.js';
+import { Topic, type TopicMessage, type TopicOwner } from '../topics/topic.js';
+import { declareTopics } from '../topology/declare.js';
+import { Topology } from '../topology/topology.js';
+import { KafkaTransport } from '../transport/kafka-transport.js';
+import {
+  firstHeader,
+  type Consumer,
+  type OutgoingMessage,
+  type TopicPartition,
+  type TopicSpec,
+  type Transport,
+} from '../transport/transport.js';
+import type { AppOptions, ResolvedAppOptions } from '../app/app-options.js';
+
+export type AppState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+type Hook = 'onPartitionsAssigned' | 'onPartitionsRevoked';
+
+/**
+ * The internal object behind an `App`: it owns the services (topology, conductor, committer, dead
+ * letters, supervisor, sensors, clock, transport) and the lifecycle. Topics, agents and runners talk
+ * to it; users talk to the App.
+ */
+export class Runtime implements AgentRuntime, TopicOwner {
+  readonly id: string;
+  readonly options: ResolvedAppOptions;
+  readonly given: AppOptions;
+  readonly topology = new Topology();
+  readonly sensors: Sensors;
+  logger: Logger;
+  clock: Clock = systemClock;
+  state: AppState = 'created';
+  failure: Error | undefined;
+  transport: Transport | undefined;
+  transportOverride: Transport | undefined;
+  #supervisor: Supervisor | undefined;
+  #committer: Committer | undefined;
+  #deadLetters: DeadLetters | undefined;
+  #conductor: Conductor | undefined;
+  #replies: Replies | undefined;
+  #releaseToken: (() => void) | undefined;
+  #stopping: Promise<void> | undefined;
+  #lateTopics: Promise<void> = Promise.resolve();
+  #consumer: Consumer | undefined;
+  readonly #onFail: (error: Error) => void;
+  /** Told once, when a stop has ended. */
+  onStopped: () => void = () => {};
+
+  constructor(options: ResolvedAppOptions, given: AppOptions, logger: Logger, onFail: (error: Error) => void) {
+    this.id = options.id;
+    this.options = options;
+    this.given = given;
+    this.logger = logger;
+    this.#onFail = onFail;
+    this.sensors = new Sensors((error, hook) =>
+      this.logger.warn('a sensor threw; it is skipped for this event', { hook, error: error as Error }),
+    );
+    this.topology.onLateTopic = (topic) => this.#subscribeLate(topic);
+  }
+
+  // ── services, made at start with the clock and logger the app ends up with ───
+
+  get supervisor(): Supervisor {
+    return (this.#supervisor ??= new Supervisor(this.clock, this.sensors, this.logger));
+  }
+
+  get committer(): Committer {
+    return (this.#committer ??= new Committer(this.clock, this.sensors, this.logger));
+  }
+
+  get deadLetters(): DeadLetters {
+    return (this.#deadLetters ??= new DeadLetters(
+      this.options.deadLetterTopic,
+      (message) => this.produce(message),
+      this.sensors,
+      this.logger,
+    ));
+  }
+
+  get conductor(): Conductor {
+    return (this.#conductor ??= new Conductor(
+      {
+        topology: this.topology,
+        committer: this.committer,
+        deadLetters: this.deadLetters,
+        sensors: this.sensors,
+        logger: this.logger,
+      },
+      {
+        onBadMessage: this.options.onBadMessage,
+        streamBufferMaxSize: this.options.streamBufferMaxSize,
+        revokeDrainMs: Math.min(this.options.shutdownTimeoutMs, 10_000),
+      },
+      (error) => this.fail(error),
+    ));
+  }
+
+  get onAgentError(): 'restart' | 'stop' {
+    return this.options.onAgentError;
+  }
+
+  get topicDefaults() {
+    return {
+      partitions: this.options.topicPartitions,
+      replicas: this.options.topicReplicationFactor,
+      validate: this.options.validation,
+    };
+  }
+
+  // ── TopicOwner / AgentRuntime ────────────────────────────────────────────
+
+  produce(message: OutgoingMessage): Promise<void> {
+    if (!this.transport || this.state === 'stopped') {
+      return Promise.reject(
+        new CoreError(
+          'STREAM_APP_ERR_APP_STATE',
+          `app ${this.id} is not running: await app.start() (worker) or app.connect() (client) before sending`,
+          { details: { state: this.state } },
+        ),
+      );
+    }
+    this.sensors.emit('onSend', message);
+    return this.transport.send(message);
+  }
+
+  thisFor(agent: Agent): unknown {
+    return this.topology.thisFor(agent);
+  }
+
+  registerTopic(agent: Agent, topic: string): Promise<void> {
+    if (!this.topology.topics.has(topic)) this.topology.addTopic(new Topic(this, topic));
+    this.topology.route(topic, agent);
+    // A topic met after the worker subscribed is ready once declared and subscribed to.
+    return this.topology.subscribed ? this.#lateTopics : Promise.resolve();
+  }
+
+  repartitionTopic(agent: Agent, name: string): StreamTarget {
+    const topicName = Topology.repartitionName(this.id, agent, name);
+    const existing = this.topology.topics.get(topicName);
+    if (existing) return existing;
+    const topic = new Topic(this, topicName, { keyType: 'json', valueType: agent.topic.valueCodec });
+    this.topology.addTopic(topic);
+    return topic;
+  }
+
+  deadLetter(event: StreamEvent, error: Error, agent: Agent): void {
+    this.deadLetters.sendForAgent(event.message, error, agent.name);
+  }
+
+  reply(event: StreamEvent, value: unknown): void {
+    const replyTo = firstHeader(event.headers, REPLY_TO);
+    const correlationId = firstHeader(event.headers, CORRELATION_ID);
+    if (!replyTo || !correlationId) return;
+    this.produce(Replies.message(replyTo.toString(), correlationId.toString(), value)).catch(() => {});
+  }
+
+  async ask(agent: Agent, message: TopicMessage<unknown, unknown>, timeoutMs: number): Promise<unknown> {
+    const transport = this.transport;
+    if (!transport) {
+      throw new CoreError(
+        'STREAM_APP_ERR_APP_STATE',
+        `app ${this.id} is not connected: await app.start() or app.connect() before ask()`,
+        { details: { state: this.state } },
+      );
+    }
+    this.#replies ??= new Replies(transport, {
+      topic: `${this.id}-replies`,
+      groupId: `${this.id}-replies-${randomUUID()}`,
+      clock: this.clock,
+      declare: (topic) =>
+        this.#declare([
+          {
+            name: topic,
+            partitions: 1,
+            replicas: this.options.topicReplicationFactor,
+            config: { 'retention.ms': String(3_600_000) },
+          },
+        ]),
+    });
+    return this.#replies.ask(agent, message, timeoutMs);
+  }
+
+  /** Stops the app because something it cannot go past happened (policy `stop`, a failed delivery, a hook). */
+  fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    this.logger.error('app failed; stopping', { error });
+    this.#onFail(error);
+    // A failure while starting is thrown by start(), which then stops.
+    if (this.state !== 'starting') void this.stop().catch(() => {});
+  }
+
+  // ── lifecycle ────────────────────────────────────────────────────────────
+
+  async connect(): Promise<void> {
+    if (this.transport) return;
+    this.#assertState('created', 'connect');
+    this.state = 'starting';
+    try {
+      const credentials = this.options.credentials;
+      if (credentials?.kind === 'oauth' && !this.#releaseToken) {
+        this.#releaseToken = credentials.lifecycle.retain();
+        this.#watchToken(credentials.lifecycle);
+      }
+      const transport =
+        this.transportOverride ??
+        new KafkaTransport({
+          bootstrap: this.options.bootstrap,
+          ...(credentials ? { credentials } : {}),
+          principal: () => this.principal(),
+          logger: this.logger,
+          ...(this.given.clientConfig ? { clientConfig: this.given.clientConfig } : {}),
+        });
+      await transport.connect();
+      this.transport = transport;
+      await this.#declare(this.#specs());
+      this.state = 'created';
+    } catch (error) {
+      this.state = 'created';
+      await this.transport?.close().catch(() => {});
+      this.transport = undefined;
+      this.#releaseToken?.();
+      this.#releaseToken = undefined;
+      throw error;
+    }
+  }
+
+  async start(): Promise<void> {
+    this.#assertState('created', 'start');
+    try {
+      await this.connect();
+      this.state = 'starting';
+      // Agent bodies run to their first await now; the topics of their through()/groupBy() are known after.
+      this.conductor.startAgents(this);
+      await this.#declare(this.#specs());
+      const topics = this.topology.subscription();
+      if (topics.length > 0) {
+        const consumer = await this.transport!.consume(
+          {
+            groupId: this.id,
+            topics,
+            fromBeginning: this.options.autoOffsetReset === 'earliest',
+            ...(this.given.groupInstanceId ? { groupInstanceId: this.given.groupInstanceId } : {}),
+            ...(this.given.sessionTimeoutMs ? { sessionTimeoutMs: this.given.sessionTimeoutMs } : {}),
+          },
+          {
+            onMessages: (messages) => this.conductor.receive(messages),
+            onAssigned: (partitions) => this.#assign(partitions),
+            onRevoked: (partitions, lost) => this.#revoke(partitions, lost),
+          },
+        );
+        this.conductor.attach(consumer);
+        this.committer.attach(consumer, new AtLeastOnce(this.transport!));
+        this.#consumer = consumer;
+      }
+      if (this.failure) throw this.failure;
+      this.committer.startInterval(this.options.commitIntervalMs, (error) => this.fail(error));
+      this.state = 'running';
+      this.logger.info('app started', { agents: this.topology.agents.size, topics: topics.join(',') });
+    } catch (error) {
+      await this.stop().catch(() => {});
+      throw error;
+    }
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    const wasRunning = this.state !== 'created';
+    this.state = 'stopping';
+    try {
+      this.committer.stopInterval();
+      const finished = await this.conductor.stopAgents(this.options.shutdownTimeoutMs);
+      if (!finished) {
+        this.logger.error('agents did not finish within shutdownTimeoutMs; committing what is done', {
+          code: 'STREAM_APP_ERR_SHUTDOWN_TIMEOUT',
+          shutdownTimeoutMs: this.options.shutdownTimeoutMs,
+        });
+      }
+      // Safe even after a failure: an offset that failed is never done, so the commit stops before it.
+      await this.committer
+        .commit()
+        .catch((error: unknown) => this.logger.error('final commit failed', { error: error as Error }));
+      await this.#consumer?.close().catch((error: unknown) => this.#hookOrCloseFailed(error));
+      this.#consumer = undefined;
+      this.conductor.detach();
+      this.committer.detach();
+      await this.#replies?.close().catch(() => {});
+      await this.transport?.close().catch((error: unknown) =>
+        this.logger.error('closing the transport failed', { error: error as Error }),
+      );
+    } finally {
+      this.transport = undefined;
+      this.#releaseToken?.();
+      this.#releaseToken = undefined;
+      this.state = 'stopped';
+      if (wasRunning) this.logger.info('app stopped', {});
+      this.onStopped();
+    }
+  }
+
+  /** The principal the broker sees, for the banner and ACL errors. */
+  async principal(): Promise<string> {
+    const credentials = this.options.credentials;
+    if (!credentials) return 'User:ANONYMOUS';
+    if (credentials.kind === 'sasl') return `User:${credentials.username}`;
+    if (credentials.kind === 'ssl') return 'the certificate subject (User:CN=…)';
+    const token = await credentials.lifecycle.token().catch(() => undefined);
+    return `User:${token?.principal ?? 'unknown'}`;
+  }
+
+  // ── rebalances ───────────────────────────────────────────────────────────
+
+  async #assign(partitions: TopicPartition[]): Promise<void> {
+    this.conductor.assign(partitions);
+    this.logger.info('partitions assigned', { partitions: describePartitions(partitions) });
+    this.sensors.emit('onPartitionsAssigned', partitions);
+    await this.#hook('onPartitionsAssigned', partitions);
+  }
+
+  async #revoke(partitions: TopicPartition[], lost: boolean): Promise<void> {
+    await this.conductor.revoke(partitions, lost, () => this.failure !== undefined);
+    this.logger.info(lost ? 'partitions lost' : 'partitions revoked', { partitions: describePartitions(partitions) });
+    this.sensors.emit('onPartitionsRevoked', partitions, lost);
+    await this.#hook('onPartitionsRevoked', partitions);
+  }
+
+  /** A user's rebalance hook: what it throws fails the app with a code (the client would only log it). */
+  async #hook(name: Hook, partitions: TopicPartition[]): Promise<void> {
+    try {
+      await this.given[name]?.(partitions);
+    } catch (error) {
+      this.#hookOrCloseFailed(
+        new CoreError('STREAM_APP_ERR_HOOK_FAILED', `${name} threw: ${(error as Error)?.message ?? String(error)}`, {
+          cause: error,
+          details: { hook: name },
+        }),
+      );
+    }
+  }
+
+  #hookOrCloseFailed(error: unknown): void {
+    this.fail(error instanceof Error ? error : new Error(String(error)));
+  }
+
+  // ── topics ───────────────────────────────────────────────────────────────
+
+  #specs(): TopicSpec[] {
+    return this.topology.specs({
+      name: this.options.deadLetterTopic,
+      partitions: this.options.topicPartitions,
+      replicas: this.options.topicReplicationFactor,
+      config: {},
+    });
+  }
+
+  #declare(specs: TopicSpec[]): Promise<void> {
+    return declareTopics(this.transport!.admin, specs, {
+      allowCreate: this.options.topicAllowDeclare,
+      principal: () => this.principal(),
+      logger: this.logger,
+    });
+  }
+
+  /** Like Faust's conductor: a topic an agent reads after the worker subscribed is declared, then subscribed to. */
+  #subscribeLate(topic: string): void {
+    this.logger.info('an agent reads a new topic; resubscribing', { topic });
+    this.#lateTopics = this.#lateTopics
+      .catch(() => {})
+      .then(async () => {
+        await this.#declare(this.#specs());
+        await this.#consumer?.subscribe(this.topology.subscription());
+      });
+    this.#lateTopics.catch((error: unknown) => this.fail(error as Error));
+  }
+
+  #watchToken(lifecycle: TokenLifecycle): void {
+    const ok = (info: { expiresAt: number }) => this.sensors.emit('onTokenRefresh', { ok: true, expiresAt: info.expiresAt });
+    const failed = (info: { error: Error }) => this.sensors.emit('onTokenRefresh', { ok: false, error: info.error });
+    lifecycle.on('token', ok);
+    lifecycle.on('refresh-failed', failed);
+    const release = this.#releaseToken!;
+    this.#releaseToken = () => {
+      lifecycle.off('token', ok);
+      lifecycle.off('refresh-failed', failed);
+      release();
+    };
+  }
+
+  #assertState(expected: AppState, action: string): void {
+    if (this.state !== expected) {
+      throw new CoreError('STREAM_APP_ERR_APP_STATE', `cannot ${action} app ${this.id}: it is ${this.state}`, {
+        details: { state: this.state },
+      });
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import type { Agent } from '../agents/agent.js';
+import type { StreamEvent } from '../streams/event.js';
+import type { IncomingMessage, OutgoingMessage, TopicPartition, TopicPartitionOffset } from '../transport/transport.js';
+
+/** A message that went to the dead-letter topic, and why. */
+export interface DeadLetterInfo {
+  topic: string;
+  partition: number;
+  offset: number;
+  code: string;
+  reason: string;
+  agent?: string;
+}
+
+/** Why a partition is paused; `manual` when the caller gave no reason. */
+export type PauseReason = 'backpressure' | 'recovery' | 'manual' | (string & {});
+
+/**
+ * A listener on what the runtime does, like Faust's sensors and kafkajs's instrumentation events.
+ * Every hook is optional and called synchronously; metrics, tracing and the test driver are sensors.
+ * A hook that throws is logged and never disturbs the stream.
+ */
+export interface Sensor {
+  /** A fetched message, before it is decoded. */
+  onMessageReceived?(message: IncomingMessage): void;
+  /** An agent is done with an event. */
+  onEventAcked?(event: StreamEvent): void;
+  /** An agent yielded a value (for the event it was working on). */
+  onAgentYield?(agent: Agent, event: StreamEvent | undefined, value: unknown): void;
+  /** A message handed to the producer (agents' sinks, sends, dead letters, replies). */
+  onSend?(message: OutgoingMessage): void;
+  /** Offsets committed, and how long the commit took. */
+  onCommit?(offsets: TopicPartitionOffset[], durationMs: number): void;
+  onPartitionsAssigned?(partitions: TopicPartition[]): void;
+  onPartitionsRevoked?(partitions: TopicPartition[], lost: boolean): void;
+  onPartitionsPaused?(partitions: TopicPartition[], reason: PauseReason): void;
+  onPartitionsResumed?(partitions: TopicPartition[], reason: PauseReason): void;
+  onDeadLetter?(info: DeadLetterInfo): void;
+  /** A supervised task (an agent instance) failed and will be restarted after `restartInMs`, or not (undefined). */
+  onTaskFailed?(task: string, error: Error, restartInMs: number | undefined): void;
+  /** The credentials' token lifecycle got a new token, or failed to. */
+  onTokenRefresh?(info: { ok: boolean; expiresAt?: number; error?: Error }): void;
+}
+
+type Hook = keyof Sensor;
+
+/** Fans each hook out to every sensor, like Faust's SensorDelegate; a throwing sensor is reported, not propagated. */
+export class Sensors {
+  readonly #sensors: Sensor[] = [];
+  readonly #onError: (error: unknown, hook: string) => void;
+
+  constructor(onError: (error: unknown, hook: string) => void) {
+    this.#onError = onError;
+  }
+
+  /** Adds a sensor; returns the function that removes it. */
+  add(sensor: Sensor): () => void {
+    this.#sensors.push(sensor);
+    return () => {
+      const index = this.#sensors.indexOf(sensor);
+      if (index >= 0) this.#sensors.splice(index, 1);
+    };
+  }
+
+  /** Whether any sensor has this hook (to skip building its arguments on hot paths). */
+  has(hook: Hook): boolean {
+    return this.#sensors.some((sensor) => sensor[hook] !== undefined);
+  }
+
+  emit<H extends Hook>(hook: H, ...args: Parameters<NonNullable<Sensor[H]>>): void {
+    for (const sensor of this.#sensors) {
+      const fn = sensor[hook] as ((...a: typeof args) => void) | undefined;
+      if (!fn) continue;
+      try {
+        fn.apply(sensor, args);
+      } catch (error) {
+        this.#onError(error, hook);
+      }
+    }
+  }
+}

@@ -1,0 +1,98 @@
+import type { KafkaJS } from '@confluentinc/kafka-javascript';
+import { CoreError, StreamAppError } from '../errors/index.js';
+import { connectClient, explainKafkaError, type KafkaDiagnostics } from '../kafka/kafka-diagnostics.js';
+import type { KafkaTransportOptions } from './kafka-config.js';
+import type { AdminPort, PartitionWatermarks, TopicPartitionOffset, TopicSpec } from './transport.js';
+
+const TOPIC_ALREADY_EXISTS = 36;
+
+/** The admin port over one long-lived admin client, connected on first use. */
+export class KafkaAdmin implements AdminPort {
+  readonly #kafka: KafkaJS.Kafka;
+  readonly #diagnostics: KafkaDiagnostics;
+  readonly #options: KafkaTransportOptions;
+  #client: Promise<KafkaJS.Admin> | undefined;
+
+  constructor(kafka: KafkaJS.Kafka, diagnostics: KafkaDiagnostics, options: KafkaTransportOptions) {
+    this.#kafka = kafka;
+    this.#diagnostics = diagnostics;
+    this.#options = options;
+  }
+
+  #admin(): Promise<KafkaJS.Admin> {
+    this.#client ??= (async () => {
+      const admin = this.#kafka.admin();
+      await connectClient(admin, this.#diagnostics, this.#options.bootstrap);
+      return admin;
+    })();
+    this.#client.catch(() => (this.#client = undefined));
+    return this.#client;
+  }
+
+  async partitionCounts(topics: string[]): Promise<Map<string, number>> {
+    const admin = await this.#admin();
+    const existing = new Set(await admin.listTopics());
+    const present = topics.filter((topic) => existing.has(topic));
+    const counts = new Map<string, number>();
+    if (present.length === 0) return counts;
+    for (const topic of await admin.fetchTopicMetadata({ topics: present })) {
+      counts.set(topic.name, topic.partitions.length);
+    }
+    return counts;
+  }
+
+  async createTopics(specs: TopicSpec[]): Promise<void> {
+    if (specs.length === 0) return;
+    const admin = await this.#admin();
+    try {
+      await admin.createTopics({
+        topics: specs.map((spec) => ({
+          topic: spec.name,
+          numPartitions: spec.partitions,
+          replicationFactor: spec.replicas,
+          configEntries: Object.entries(spec.config).map(([name, value]) => ({ name, value })),
+        })),
+      });
+    } catch (error) {
+      // The client reports one error per topic; "already exists" means another worker was quicker.
+      const failures = ((error as { errors?: unknown[] }).errors ?? [error]) as Array<{ code?: number; topic?: string }>;
+      const first = failures.find((failure) => failure.code !== TOPIC_ALREADY_EXISTS);
+      if (!first) return;
+      const explained = explainKafkaError(first, {
+        principal: await this.#options.principal(),
+        operation: 'Create',
+        resource: first.topic ?? '?',
+      });
+      if (explained instanceof StreamAppError) throw explained;
+      throw new CoreError(
+        'STREAM_APP_ERR_TOPIC_MISSING',
+        `could not create topic '${first.topic ?? '?'}': ${(first as Error).message}. Check its partitions, replicas and config, or create it yourself.`,
+        { cause: first, details: { topics: failures.map((failure) => failure.topic) } },
+      );
+    }
+  }
+
+  async watermarks(topic: string): Promise<PartitionWatermarks[]> {
+    const admin = await this.#admin();
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets
+      .map(({ partition, low, high }) => ({ partition, low: Number(low), high: Number(high) }))
+      .sort((a, b) => a.partition - b.partition);
+  }
+
+  async groupOffsets(groupId: string, topics: string[]): Promise<TopicPartitionOffset[]> {
+    const admin = await this.#admin();
+    const result = await admin.fetchOffsets({ groupId, topics });
+    return result.flatMap(({ topic, partitions }) =>
+      partitions
+        .filter(({ offset }) => Number(offset) >= 0)
+        .map(({ partition, offset }) => ({ topic, partition, offset: Number(offset) })),
+    );
+  }
+
+  async close(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    await (await client?.catch(() => undefined))?.disconnect().catch(() => {});
+  }
+}
