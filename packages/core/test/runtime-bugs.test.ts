@@ -149,9 +149,9 @@ describe('runtime bug reports', () => {
     await drive(app, new NeverAssigned());
     const started = Date.now();
     const answer = echo.ask('hello', { timeoutMs: 300 });
-    await expect(
-      Promise.race([answer, sleep(5000).then(() => 'still waiting after 5 s')]),
-    ).rejects.toMatchObject({ code: 'STREAM_APP_ERR_ASK_TIMEOUT' });
+    await expect(Promise.race([answer, sleep(5000).then(() => 'still waiting after 5 s')])).rejects.toMatchObject({
+      code: 'STREAM_APP_ERR_ASK_TIMEOUT',
+    });
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
@@ -195,9 +195,7 @@ describe('runtime bug reports', () => {
     await drive(app);
     await app.stop();
     expect(app.state).toBe('stopped');
-    expect(failures.map((error) => (error as Error & { code?: string }).code)).toEqual([
-      'STREAM_APP_ERR_HOOK_FAILED',
-    ]);
+    expect(failures.map((error) => (error as Error & { code?: string }).code)).toEqual(['STREAM_APP_ERR_HOOK_FAILED']);
     expect(failures[0]!.message).toContain('onPartitionsRevoked');
     expect(failures[0]!.message).toContain('hook broke');
   });

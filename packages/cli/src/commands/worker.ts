@@ -3,7 +3,9 @@ import { register } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createLogger, isLogLevel, type App, type LogLevel } from '@stream-app/core';
-import { StreamAppError } from '@stream-app/credentials';
+import { StreamAppError } from '@stream-app/credentials/errors';
+import { CoreError } from '@stream-app/core';
+import { CliError } from '../errors.js';
 import type { Io } from '../io.js';
 
 export const WORKER_HELP = `usage: stream-app worker -A <module>[:<export>] [options]
@@ -35,7 +37,7 @@ function findApp(exports: { [name: string]: unknown }, exportName: string | unde
   const candidates = exportName ? [exports[exportName]] : [exports.default, exports.app, ...Object.values(exports)];
   const found = candidates.find(isApp);
   if (found) return found;
-  throw new StreamAppError(
+  throw new CliError(
     'STREAM_APP_ERR_APP_LOAD',
     exportName
       ? `${modulePath} has no App exported as "${exportName}" (exports: ${Object.keys(exports).join(', ') || 'none'})`
@@ -47,7 +49,7 @@ async function loadApp(spec: string, cwd: string): Promise<App> {
   const match = /^(.*?)(?::([A-Za-z_$][\w$]*))?$/.exec(spec)!;
   const modulePath = match[1]!;
   const file = isAbsolute(modulePath) ? modulePath : resolve(cwd, modulePath);
-  if (!existsSync(file)) throw new StreamAppError('STREAM_APP_ERR_APP_LOAD', `cannot find the app module ${file}`);
+  if (!existsSync(file)) throw new CliError('STREAM_APP_ERR_APP_LOAD', `cannot find the app module ${file}`);
   // The hooks are compiled next to this file; run from sources (tests), the host already reads TypeScript.
   const hooks = new URL('../loader/typescript-hooks.js', import.meta.url);
   if (/\.[cm]?ts$/.test(file) && existsSync(hooks)) register(hooks);
@@ -57,7 +59,7 @@ async function loadApp(spec: string, cwd: string): Promise<App> {
   } catch (error) {
     if (error instanceof StreamAppError) throw error;
     const code = (error as { code?: string }).code;
-    throw new StreamAppError(
+    throw new CliError(
       'STREAM_APP_ERR_APP_LOAD',
       code === 'ERR_MODULE_NOT_FOUND' && (error as Error).message.includes(file)
         ? `cannot find the app module ${file}`
@@ -128,6 +130,17 @@ export async function workerCommand(args: WorkerArgs, io: Io, cwd = process.cwd(
   const signal = new Promise<NodeJS.Signals>((resolve) => (signalled = resolve));
   process.once('SIGINT', signalled);
   process.once('SIGTERM', signalled);
+  // A rejection nobody watches would end the process with no word of what the app was doing: it fails
+  // the app with a code instead, and the worker stops cleanly.
+  const unhandled = (reason: unknown) =>
+    app.fail(
+      new CoreError(
+        'STREAM_APP_ERR_UNHANDLED',
+        `a promise rejected and nothing handled it: ${reason instanceof Error ? reason.message : String(reason)}`,
+        { cause: reason, details: { where: 'unhandledRejection' } },
+      ),
+    );
+  process.on('unhandledRejection', unhandled);
   io.out(`stream-app worker: starting ${app.id} against ${app.options.bootstrap}…`);
   const started = Date.now();
   const failure = new Promise<Error>((resolve) => app.once('failed', resolve));
@@ -136,6 +149,7 @@ export async function workerCommand(args: WorkerArgs, io: Io, cwd = process.cwd(
   } catch (error) {
     logger.error('the app could not start', { error: error as Error });
     await app.stop().catch(() => {});
+    process.off('unhandledRejection', unhandled);
     return 1;
   }
   io.out(
@@ -160,6 +174,7 @@ export async function workerCommand(args: WorkerArgs, io: Io, cwd = process.cwd(
   process.once('SIGTERM', force);
   const stopping = Date.now();
   await app.stop();
+  process.off('unhandledRejection', unhandled);
   const stats = app.stats();
   io.out(
     `stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s: ${stats.received} received, ` +

@@ -34,6 +34,7 @@ export class AgentRunner implements StreamContext, SupervisedTask {
   readonly agent: Agent;
   readonly index: number;
   readonly name: string;
+  readonly kind = 'agent';
   readonly #runtime: AgentRuntime;
   readonly #channels = new Map<string, Channel>();
   readonly #ready = new Map<string, Promise<void>>();

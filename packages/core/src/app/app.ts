@@ -213,6 +213,11 @@ export class App extends EventEmitter<AppEvents> {
     return this.#runtime.committer.commit();
   }
 
+  /** Stops the app because of `error` (logged, emitted as `failed`, kept as `failure`); a second failure is ignored. */
+  fail(error: Error): void {
+    this.#runtime.fail(error);
+  }
+
   /** The principal the broker sees, for the banner and ACL errors. */
   principal(): Promise<string> {
     return this.#runtime.principal();

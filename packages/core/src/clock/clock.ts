@@ -77,9 +77,7 @@ export class ManualClock implements Clock {
   advance(ms: number): void {
     const until = this.#now + ms;
     for (;;) {
-      const due = this.#timers
-        .filter((timer) => !timer.cancelled && timer.at <= until)
-        .sort((a, b) => a.at - b.at)[0];
+      const due = this.#timers.filter((timer) => !timer.cancelled && timer.at <= until).sort((a, b) => a.at - b.at)[0];
       if (!due) break;
       this.#now = Math.max(this.#now, due.at);
       if (due.every === undefined) due.cancelled = true;

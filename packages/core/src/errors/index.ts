@@ -28,7 +28,10 @@ export interface CoreErrorDetails {
 export type CoreErrorCode = keyof CoreErrorDetails;
 
 /** An error of the streaming core; `details` is typed by `code`. */
-export class CoreError<C extends CoreErrorCode = CoreErrorCode> extends StreamAppError<C, Partial<CoreErrorDetails[C]>> {
+export class CoreError<C extends CoreErrorCode = CoreErrorCode> extends StreamAppError<
+  C,
+  Partial<CoreErrorDetails[C]>
+> {
   constructor(code: C, message: string, options: StreamAppErrorOptions<Partial<CoreErrorDetails[C]>> = {}) {
     super(code, message, options);
   }

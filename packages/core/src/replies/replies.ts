@@ -4,7 +4,13 @@ import type { Clock, ClockTimer } from '../clock/clock.js';
 import { codecNamed } from '../codecs/codecs.js';
 import { CoreError } from '../errors/index.js';
 import type { TopicMessage } from '../topics/topic.js';
-import { firstHeader, type Consumer, type IncomingMessage, type OutgoingMessage, type Transport } from '../transport/transport.js';
+import {
+  firstHeader,
+  type Consumer,
+  type IncomingMessage,
+  type OutgoingMessage,
+  type Transport,
+} from '../transport/transport.js';
 
 const json = codecNamed('json');
 

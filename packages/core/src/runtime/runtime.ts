@@ -305,9 +305,9 @@ export class Runtime implements AgentRuntime, TopicOwner {
       this.conductor.detach();
       this.committer.detach();
       await this.#replies?.close().catch(() => {});
-      await this.transport?.close().catch((error: unknown) =>
-        this.logger.error('closing the transport failed', { error: error as Error }),
-      );
+      await this.transport
+        ?.close()
+        .catch((error: unknown) => this.logger.error('closing the transport failed', { error: error as Error }));
     } finally {
       this.transport = undefined;
       this.#releaseToken?.();
@@ -394,7 +394,8 @@ export class Runtime implements AgentRuntime, TopicOwner {
   }
 
   #watchToken(lifecycle: TokenLifecycle): void {
-    const ok = (info: { expiresAt: number }) => this.sensors.emit('onTokenRefresh', { ok: true, expiresAt: info.expiresAt });
+    const ok = (info: { expiresAt: number }) =>
+      this.sensors.emit('onTokenRefresh', { ok: true, expiresAt: info.expiresAt });
     const failed = (info: { error: Error }) => this.sensors.emit('onTokenRefresh', { ok: false, error: info.error });
     lifecycle.on('token', ok);
     lifecycle.on('refresh-failed', failed);

@@ -160,11 +160,13 @@ export class Stream<T> implements AsyncIterable<T> {
     });
   }
 
+  /** Values that pass `predicate`; an event filtered out is acknowledged at once (the agent never sees it). */
   filter(predicate: (value: T) => boolean | Promise<boolean>): Stream<T> {
     return this.#derive(async () => {
       for (;;) {
         const pulled = await this.#pull();
         if (typeof pulled === 'symbol' || (await predicate(pulled.value))) return pulled;
+        pulled.event.ack();
       }
     });
   }

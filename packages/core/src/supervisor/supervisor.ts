@@ -23,6 +23,8 @@ export class Backoff {
 /** Something long-lived the supervisor keeps running: an agent instance now, timers and recoveries next. */
 export interface SupervisedTask {
   readonly name: string;
+  /** What it is, for the restart log line: `agent`, `timer`, … */
+  readonly kind: string;
   /** One life of the task: it returns, or throws. */
   runOnce(): Promise<void>;
   /**
@@ -71,7 +73,7 @@ export class Supervised {
       }
       const delay = backoff.next(task.progressed());
       if (failure) sensors.emit('onTaskFailed', task.name, failure, delay);
-      log.info('restarting', { task: task.name, inMs: delay });
+      log.info(`restarting ${task.kind}`, { [task.kind]: task.name, inMs: delay });
       await sleep(clock, delay, { onAbort: (wake) => (this.#wake = wake) });
       this.#wake = undefined;
     }

@@ -55,7 +55,10 @@ export class KafkaAdmin implements AdminPort {
       });
     } catch (error) {
       // The client reports one error per topic; "already exists" means another worker was quicker.
-      const failures = ((error as { errors?: unknown[] }).errors ?? [error]) as Array<{ code?: number; topic?: string }>;
+      const failures = ((error as { errors?: unknown[] }).errors ?? [error]) as Array<{
+        code?: number;
+        topic?: string;
+      }>;
       const first = failures.find((failure) => failure.code !== TOPIC_ALREADY_EXISTS);
       if (!first) return;
       const explained = explainKafkaError(first, {

@@ -6,6 +6,7 @@ import { KafkaAdmin } from './kafka-admin.js';
 import { commonConfig, type KafkaTransportOptions } from './kafka-config.js';
 import { KafkaConsumer } from './kafka-consumer.js';
 import { KafkaPartitionReader } from './kafka-partition-reader.js';
+import { SendBatcher } from './send-batcher.js';
 import type {
   Consumer,
   ConsumerHandlers,
@@ -17,21 +18,6 @@ import type {
 
 export type { KafkaTransportOptions } from './kafka-config.js';
 
-/** Messages for one topic gathered during a tick, and the promise every sender of them holds. */
-class PendingBatch {
-  readonly messages: KafkaJS.Message[] = [];
-  readonly done: Promise<void>;
-  resolve!: () => void;
-  reject!: (error: unknown) => void;
-
-  constructor() {
-    this.done = new Promise<void>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
-  }
-}
-
 /** The transport over `@confluentinc/kafka-javascript` (librdkafka): one producer, one admin client, the group consumers. */
 export class KafkaTransport implements Transport {
   readonly description: { bootstrap: string; mechanism: string };
@@ -42,11 +28,7 @@ export class KafkaTransport implements Transport {
   #producer: KafkaJS.Producer | undefined;
   readonly #consumers = new Set<KafkaConsumer>();
   readonly #readers = new Set<PartitionReader>();
-  // Sends are gathered per topic and handed to the client once per tick: one call and one promise per batch.
-  #pending = new Map<string, PendingBatch>();
-  #scheduled = false;
-  readonly #inFlight = new Set<Promise<void>>();
-  #failure: StreamAppError | undefined;
+  readonly #batcher: SendBatcher;
 
   constructor(options: KafkaTransportOptions) {
     this.#options = options;
@@ -62,6 +44,19 @@ export class KafkaTransport implements Transport {
     );
     this.#kafka = new KafkaJS.Kafka(commonConfig(options, this.#diagnostics.logger));
     this.admin = new KafkaAdmin(this.#kafka, this.#diagnostics, options);
+    this.#batcher = new SendBatcher(
+      async (topic, messages) => {
+        const producer = this.#producer;
+        if (!producer) {
+          throw new CoreError(
+            'STREAM_APP_ERR_APP_STATE',
+            'the app is not connected: call app.start() or app.connect() first',
+          );
+        }
+        await producer.send({ topic, messages });
+      },
+      (error, topic) => this.#deliveryError(error, topic),
+    );
   }
 
   async connect(): Promise<void> {
@@ -87,67 +82,26 @@ export class KafkaTransport implements Transport {
   }
 
   send(message: OutgoingMessage): Promise<void> {
-    if (this.#failure) return Promise.reject(this.#failure);
-    let batch = this.#pending.get(message.topic);
-    if (!batch) {
-      batch = new PendingBatch();
-      this.#pending.set(message.topic, batch);
-    }
-    batch.messages.push({
-      key: message.key,
-      value: message.value,
-      ...(message.headers ? { headers: message.headers } : {}),
-      ...(message.partition === undefined ? {} : { partition: message.partition }),
+    return this.#batcher.send(message);
+  }
+
+  flush(): Promise<void> {
+    return this.#batcher.flush();
+  }
+
+  async #deliveryError(error: unknown, topic: string): Promise<StreamAppError> {
+    if (error instanceof StreamAppError) return error;
+    const explained = explainKafkaError(error, {
+      principal: await this.#options.principal().catch(() => 'the principal'),
+      operation: 'Write',
+      resource: topic,
     });
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(() => this.#dispatch());
-    }
-    return batch.done;
-  }
-
-  #dispatch(): void {
-    this.#scheduled = false;
-    const batches = this.#pending;
-    this.#pending = new Map();
-    const producer = this.#producer;
-    for (const [topic, batch] of batches) {
-      if (!producer) {
-        batch.reject(
-          new CoreError('STREAM_APP_ERR_APP_STATE', 'the app is not connected: call app.start() or app.connect() first'),
-        );
-        continue;
-      }
-      const sent = producer.send({ topic, messages: batch.messages }).then(
-        () => batch.resolve(),
-        async (error: unknown) => {
-          const explained = explainKafkaError(error, {
-            principal: await this.#options.principal().catch(() => 'the principal'),
-            operation: 'Write',
-            resource: topic,
-          });
-          const failure =
-            explained instanceof StreamAppError
-              ? explained
-              : new CoreError(
-                  'STREAM_APP_ERR_DELIVERY',
-                  `could not produce to topic '${topic}': ${(error as Error).message}`,
-                  { cause: error, details: { topic } },
-                );
-          this.#failure ??= failure;
-          batch.reject(failure);
-        },
-      );
-      this.#inFlight.add(sent);
-      void sent.finally(() => this.#inFlight.delete(sent));
-    }
-  }
-
-  async flush(): Promise<void> {
-    if (this.#scheduled) this.#dispatch();
-    // Only what was sent before this call: under steady load, waiting for later sends would stall every commit.
-    await Promise.all([...this.#inFlight]);
-    if (this.#failure) throw this.#failure;
+    return explained instanceof StreamAppError
+      ? explained
+      : new CoreError('STREAM_APP_ERR_DELIVERY', `could not produce to topic '${topic}': ${(error as Error).message}`, {
+          cause: error,
+          details: { topic },
+        });
   }
 
   async consume(options: ConsumerOptions, handlers: ConsumerHandlers): Promise<Consumer> {

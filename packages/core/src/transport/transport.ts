@@ -86,7 +86,11 @@ export interface PartitionReader {
    * Reads `partition` from offset `from` up to its high watermark at the time of the call, handing
    * batches in offset order to `onMessages`; resolves with the offset after the last one read.
    */
-  readToEnd(partition: TopicPartition, from: number, onMessages: (messages: IncomingMessage[]) => void): Promise<number>;
+  readToEnd(
+    partition: TopicPartition,
+    from: number,
+    onMessages: (messages: IncomingMessage[]) => void,
+  ): Promise<number>;
   close(): Promise<void>;
 }
 

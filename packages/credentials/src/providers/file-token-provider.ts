@@ -41,7 +41,9 @@ export class FileTokenProvider extends AbstractTokenProvider {
     }
     const value = (await readFile(path, 'utf8')).trim();
     if (!value)
-      throw new CredentialsError('STREAM_APP_ERR_INVALID_TOKEN', `the token file ${path} is empty`, { retriable: true });
+      throw new CredentialsError('STREAM_APP_ERR_INVALID_TOKEN', `the token file ${path} is empty`, {
+        retriable: true,
+      });
     this.#cached = { mtimeMs: info.mtimeMs, size: info.size, value };
     return this.#asToken(value);
   }

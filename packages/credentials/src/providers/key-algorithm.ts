@@ -13,7 +13,10 @@ export function signingKey(privateKey: string | KeyObject, what: string): { key:
     );
   }
   if (key.type !== 'private')
-    throw new CredentialsError('STREAM_APP_ERR_INVALID_OPTIONS', `${what} must be a private key, got a ${key.type} key`);
+    throw new CredentialsError(
+      'STREAM_APP_ERR_INVALID_OPTIONS',
+      `${what} must be a private key, got a ${key.type} key`,
+    );
   switch (key.asymmetricKeyType) {
     case 'rsa':
       return { key, algorithm: 'RS256' };

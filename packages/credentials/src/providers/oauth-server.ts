@@ -5,7 +5,8 @@ import type { KeyObject } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { importPKCS8 } from 'jose';
 import { fetch as undiciFetch } from 'undici';
-import { CredentialsError, StreamAppError } from '../errors.js';
+import type { StreamAppError } from '../errors.js';
+import { CredentialsError } from '../errors.js';
 import { checkIdentityProviderUrl } from '../http/url-policy.js';
 import { redact, Secret } from '../secrets.js';
 import type { SslContext } from '../ssl/create-ssl-context.js';
@@ -48,7 +49,10 @@ export class OAuthServer {
   constructor(options: OAuthServerOptions) {
     if (!options.clientId) throw new CredentialsError('STREAM_APP_ERR_INVALID_OPTIONS', 'clientId is required');
     if (!options.issuer && !options.tokenEndpoint) {
-      throw new CredentialsError('STREAM_APP_ERR_INVALID_OPTIONS', 'give either issuer (for discovery) or tokenEndpoint');
+      throw new CredentialsError(
+        'STREAM_APP_ERR_INVALID_OPTIONS',
+        'give either issuer (for discovery) or tokenEndpoint',
+      );
     }
     const policy = { allowInsecureLoopback: options.allowInsecureLoopback ?? false };
     if (options.issuer) checkIdentityProviderUrl(options.issuer, policy, 'issuer');

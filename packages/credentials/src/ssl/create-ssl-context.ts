@@ -95,7 +95,10 @@ function readPem(path: string, option: string, kind: 'CERTIFICATE' | 'PRIVATE KE
     );
   }
   if (!new RegExp(`-----BEGIN [A-Z ]*${kind}-----`).test(text)) {
-    throw new CredentialsError('STREAM_APP_ERR_SSL', `${option} ${path} is not a PEM file with a ${kind.toLowerCase()}`);
+    throw new CredentialsError(
+      'STREAM_APP_ERR_SSL',
+      `${option} ${path} is not a PEM file with a ${kind.toLowerCase()}`,
+    );
   }
   return text;
 }

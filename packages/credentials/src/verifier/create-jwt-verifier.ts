@@ -8,7 +8,8 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
-import { CredentialsError, StreamAppError, type CredentialsErrorCode } from '../errors.js';
+import type { StreamAppError } from '../errors.js';
+import { CredentialsError, type CredentialsErrorCode } from '../errors.js';
 import { checkIdentityProviderUrl } from '../http/url-policy.js';
 import { Secret } from '../secrets.js';
 

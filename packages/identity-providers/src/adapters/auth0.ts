@@ -2,8 +2,8 @@
 // in the body (client_secret_post, as Auth0 documents it). Without
 // `audience`, Auth0 answers with an opaque token no broker can verify, so
 // the audience (the API Identifier) is required.
-import type { AbstractTokenProvider } from '@stream-app/credentials';
-import { ClientCredentialsProvider, CredentialsError, StreamAppError, type Secret, type SslContext } from '@stream-app/credentials';
+import type { AbstractTokenProvider, StreamAppError } from '@stream-app/credentials';
+import { ClientCredentialsProvider, CredentialsError, type Secret, type SslContext } from '@stream-app/credentials';
 import { HintedProvider } from './hinted-provider.js';
 
 export interface Auth0Options {

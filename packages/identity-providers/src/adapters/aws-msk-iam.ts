@@ -13,7 +13,13 @@ import {
   getCredentialsFromRole,
   getDefaultCredentials,
 } from 'aws-msk-iam-sasl-signer-js/dist/mskCredentialProvider.js';
-import { AbstractTokenProvider, redact, CredentialsError, StreamAppError, type AccessToken } from '@stream-app/credentials';
+import {
+  AbstractTokenProvider,
+  redact,
+  CredentialsError,
+  StreamAppError,
+  type AccessToken,
+} from '@stream-app/credentials';
 
 /** AWS credentials (structurally the SDK's `AwsCredentialIdentity`). */
 export interface AwsCredentials {

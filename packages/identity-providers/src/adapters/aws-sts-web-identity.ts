@@ -6,11 +6,12 @@
 import { inspect } from 'node:util';
 import { GetWebIdentityTokenCommand, STSClient } from '@aws-sdk/client-sts';
 import { decodeJwt } from 'jose';
-import { CredentialsError,
+import type { StreamAppError } from '@stream-app/credentials';
+import {
+  CredentialsError,
   AbstractTokenProvider,
   checkIdentityProviderUrl,
   redact,
-  StreamAppError,
   type AccessToken,
 } from '@stream-app/credentials';
 import type { AwsCredentials, AwsCredentialsProvider } from './aws-msk-iam.js';

@@ -4,7 +4,8 @@
 // Any other spelling is silently ignored by the client and refused by the
 // broker with a generic OAUTHBEARER error, so option names are checked here.
 import { inspect } from 'node:util';
-import { AbstractTokenProvider, CredentialsError, StreamAppError, type AccessToken } from '@stream-app/credentials';
+import type { StreamAppError } from '@stream-app/credentials';
+import { AbstractTokenProvider, CredentialsError, type AccessToken } from '@stream-app/credentials';
 
 export interface ConfluentCloudOptions {
   /** The Kafka cluster id, `lkc-...` (Cluster settings), not the `pkc-...` of the bootstrap host. */

@@ -6,12 +6,13 @@
 import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { inspect } from 'node:util';
 import { decodeJwt } from 'jose';
-import { CredentialsError,
+import type { StreamAppError } from '@stream-app/credentials';
+import {
+  CredentialsError,
   AbstractTokenProvider,
   checkIdentityProviderUrl,
   ClientCredentialsProvider,
   redact,
-  StreamAppError,
   type AccessToken,
   type Secret,
   type SslContext,

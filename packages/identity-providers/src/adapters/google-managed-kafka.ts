@@ -7,11 +7,12 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { inspect } from 'node:util';
 import { SignJWT } from 'jose';
-import { CredentialsError,
+import type { StreamAppError } from '@stream-app/credentials';
+import {
+  CredentialsError,
   AbstractTokenProvider,
   checkIdentityProviderUrl,
   redact,
-  StreamAppError,
   type AccessToken,
 } from '@stream-app/credentials';
 

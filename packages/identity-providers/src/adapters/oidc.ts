@@ -1,4 +1,5 @@
-import { CredentialsError,
+import {
+  CredentialsError,
   ClientCredentialsProvider,
   type AbstractTokenProvider,
   type ClientCredentialsOptions,

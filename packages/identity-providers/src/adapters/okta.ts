@@ -3,8 +3,8 @@
 // client-credentials tokens for custom scopes, so scopes are required and
 // OpenID Connect scopes are refused here rather than by Okta.
 import type { KeyObject } from 'node:crypto';
-import type { AbstractTokenProvider } from '@stream-app/credentials';
-import { ClientCredentialsProvider, CredentialsError, StreamAppError, type Secret, type SslContext } from '@stream-app/credentials';
+import type { AbstractTokenProvider, StreamAppError } from '@stream-app/credentials';
+import { ClientCredentialsProvider, CredentialsError, type Secret, type SslContext } from '@stream-app/credentials';
 import { HintedProvider } from './hinted-provider.js';
 
 export interface OktaOptions {

@@ -116,7 +116,9 @@ export class MemoryTransport implements Transport {
       for (const spec of created) this.createTopic(spec.name, spec.partitions);
       // A subscription to a topic that did not exist yet gets its partitions now, as after a metadata refresh.
       for (const subscription of this.#subscriptions) {
-        const added = created.filter((spec) => subscription.options.topics.includes(spec.name)).map((spec) => spec.name);
+        const added = created
+          .filter((spec) => subscription.options.topics.includes(spec.name))
+          .map((spec) => spec.name);
         if (added.length > 0 && !subscription.stopped) await this.#assign(subscription, added);
       }
     },
@@ -203,7 +205,11 @@ export class MemoryTransport implements Transport {
     return {
       subscribe: async (topics) => {
         subscription.options = { ...subscription.options, topics };
-        if (!subscription.stopped) await this.#assign(subscription, topics.filter((topic) => this.#topics.has(topic)));
+        if (!subscription.stopped)
+          await this.#assign(
+            subscription,
+            topics.filter((topic) => this.#topics.has(topic)),
+          );
       },
       commit: async (offsets: TopicPartitionOffset[]) => {
         if (!this.#subscriptions.has(subscription)) return; // closed: a no-op, as with KafkaTransport

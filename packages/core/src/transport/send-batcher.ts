@@ -1,0 +1,85 @@
+import type { StreamAppError } from '../errors/index.js';
+import type { OutgoingMessage } from './transport.js';
+
+/** What the batcher hands the client: one topic's messages gathered in one tick. */
+export type SendBatch = (topic: string, messages: Array<Omit<OutgoingMessage, 'topic'>>) => Promise<void>;
+
+/** Messages for one topic gathered during a tick, and the promise every sender of them holds. */
+class PendingBatch {
+  readonly messages: Array<Omit<OutgoingMessage, 'topic'>> = [];
+  readonly done: Promise<void>;
+  resolve!: () => void;
+  reject!: (error: unknown) => void;
+
+  constructor() {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+}
+
+/**
+ * Gathers sends per topic and hands them to the client once per tick: one call and one promise per
+ * batch instead of per message. The first failed batch fails every later send and flush, so the
+ * next commit stops the app instead of committing past a lost message.
+ */
+export class SendBatcher {
+  readonly #send: SendBatch;
+  readonly #explain: (error: unknown, topic: string) => Promise<StreamAppError>;
+  #pending = new Map<string, PendingBatch>();
+  #scheduled = false;
+  readonly #inFlight = new Set<Promise<void>>();
+  #failure: StreamAppError | undefined;
+
+  constructor(send: SendBatch, explain: (error: unknown, topic: string) => Promise<StreamAppError>) {
+    this.#send = send;
+    this.#explain = explain;
+  }
+
+  get failure(): StreamAppError | undefined {
+    return this.#failure;
+  }
+
+  send(message: OutgoingMessage): Promise<void> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    let batch = this.#pending.get(message.topic);
+    if (!batch) {
+      batch = new PendingBatch();
+      this.#pending.set(message.topic, batch);
+    }
+    const { topic: _topic, ...rest } = message;
+    batch.messages.push(rest);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.#dispatch());
+    }
+    return batch.done;
+  }
+
+  #dispatch(): void {
+    this.#scheduled = false;
+    const batches = this.#pending;
+    this.#pending = new Map();
+    for (const [topic, batch] of batches) {
+      const sent = this.#send(topic, batch.messages).then(
+        () => batch.resolve(),
+        async (error: unknown) => {
+          const failure = await this.#explain(error, topic);
+          this.#failure ??= failure;
+          batch.reject(failure);
+        },
+      );
+      this.#inFlight.add(sent);
+      void sent.finally(() => this.#inFlight.delete(sent));
+    }
+  }
+
+  /** Resolves when what was sent before this call is acknowledged; rejects with the first failure. */
+  async flush(): Promise<void> {
+    if (this.#scheduled) this.#dispatch();
+    // Only what was sent before this call: under steady load, waiting for later sends would stall every commit.
+    await Promise.all([...this.#inFlight]);
+    if (this.#failure) throw this.#failure;
+  }
+}

@@ -1,0 +1,205 @@
+// The transport's ports against the real broker and identity provider: the admin port, the partition
+// reader, pause reasons, resubscription, and the runtime behaviour that depends on the client.
+import {
+  createLogger,
+  KafkaTransport,
+  type Consumer,
+  type IncomingMessage,
+  type StreamEvent,
+} from '@stream-app/core';
+import { adminKafka } from '@stream-app/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  createTopic,
+  eventually,
+  makeApp,
+  oauth,
+  readTopic,
+  stoppedAfterEachTest,
+  testbed,
+  uniqueName,
+} from './helpers/broker.js';
+
+const track = stoppedAfterEachTest();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const transports: KafkaTransport[] = [];
+afterEach(async () => {
+  await Promise.all(transports.splice(0).map((transport) => transport.close()));
+});
+
+async function connected(): Promise<KafkaTransport> {
+  const transport = new KafkaTransport({
+    bootstrap: testbed.kafka.bootstrap.oauth,
+    credentials: oauth(),
+    principal: async () => 'User:app',
+    logger: createLogger({ level: 'warn' }),
+  });
+  transports.push(transport);
+  await transport.connect();
+  return transport;
+}
+
+async function produce(
+  transport: KafkaTransport,
+  topic: string,
+  count: number,
+  partition: number,
+  first = 0,
+): Promise<void> {
+  for (let n = first; n < first + count; n++) {
+    void transport.send({ topic, key: null, value: Buffer.from(String(n)), partition });
+  }
+  await transport.flush();
+}
+
+describe('transport ports against a real broker', () => {
+  it('admin: partition counts, watermarks after a produce, and a group’s committed offsets', async () => {
+    const topic = uniqueName('ports');
+    const transport = await connected();
+    await transport.admin.createTopics([{ name: topic, partitions: 2, replicas: 1, config: {} }]);
+    await transport.admin.createTopics([{ name: topic, partitions: 2, replicas: 1, config: {} }]); // exists: no error
+    expect(await transport.admin.partitionCounts([topic, uniqueName('missing')])).toEqual(new Map([[topic, 2]]));
+    await produce(transport, topic, 7, 0);
+    await produce(transport, topic, 3, 1);
+    expect(await transport.admin.watermarks(topic)).toEqual([
+      { partition: 0, low: 0, high: 7 },
+      { partition: 1, low: 0, high: 3 },
+    ]);
+    const group = uniqueName('ports-group');
+    const consumer = await transport.consume(
+      { groupId: group, topics: [topic], fromBeginning: true },
+      { onMessages: () => {}, onAssigned: () => {}, onRevoked: () => {} },
+    );
+    await eventually(async () => {
+      await consumer.commit([{ topic, partition: 0, offset: 5 }]).catch(() => {});
+      return (await transport.admin.groupOffsets(group, [topic])).length > 0;
+    }, 'a commit');
+    expect(await transport.admin.groupOffsets(group, [topic])).toEqual([{ topic, partition: 0, offset: 5 }]);
+    await consumer.close();
+  });
+
+  it('reader: reads a partition to its end from a given offset, outside any group', async () => {
+    const topic = uniqueName('reader');
+    await createTopic(topic, 2);
+    const transport = await connected();
+    await produce(transport, topic, 1200, 1);
+    const reader = await transport.reader();
+    try {
+      const read: IncomingMessage[] = [];
+      const next = await reader.readToEnd({ topic, partition: 1 }, 250, (batch) => read.push(...batch));
+      expect(next).toBe(1200);
+      expect(read.map((message) => message.offset)).toEqual(Array.from({ length: 950 }, (_, i) => 250 + i));
+      expect(read[0]!.value!.toString()).toBe('250');
+      // Reading again from the end is immediate and reads nothing; an empty partition ends at 0.
+      expect(await reader.readToEnd({ topic, partition: 1 }, 1200, () => read.push())).toBe(1200);
+      expect(await reader.readToEnd({ topic, partition: 0 }, 0, () => {})).toBe(0);
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('pause reasons: resuming one reason does not resume a partition paused for another', async () => {
+    const topic = uniqueName('pauses');
+    await createTopic(topic, 1);
+    const transport = await connected();
+    const received: number[] = [];
+    let assigned!: () => void;
+    const isAssigned = new Promise<void>((resolve) => (assigned = resolve));
+    const consumer: Consumer = await transport.consume(
+      { groupId: uniqueName('pauses-group'), topics: [topic], fromBeginning: true },
+      {
+        onMessages: (messages) => received.push(...messages.map((m) => Number(m.value!.toString()))),
+        onAssigned: () => assigned(),
+        onRevoked: () => {},
+      },
+    );
+    await isAssigned;
+    await produce(transport, topic, 5, 0);
+    await eventually(() => received.length === 5, 'the first five');
+    const partition = [{ topic, partition: 0 }];
+    consumer.pause(partition, 'backpressure');
+    consumer.pause(partition, 'recovery');
+    expect(consumer.paused()).toEqual([{ topic, partition: 0, reasons: ['backpressure', 'recovery'] }]);
+    consumer.resume(partition, 'backpressure');
+    await produce(transport, topic, 5, 0, 5);
+    await sleep(2500);
+    expect(received).toHaveLength(5);
+    consumer.resume(partition, 'recovery');
+    expect(consumer.paused()).toEqual([]);
+    await eventually(() => received.length === 10, 'the next five after the last reason resumed');
+    expect(received).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    await consumer.close();
+  });
+});
+
+describe('runtime against a real broker', () => {
+  it('keeps every value of a repeated header, in the event and in the dead letter', async () => {
+    const topic = uniqueName('headers');
+    const deadLetters = uniqueName('headers-dead');
+    await createTopic(topic);
+    const app = track(makeApp({ id: uniqueName('headers-app'), deadLetterTopic: deadLetters }));
+    const seen: StreamEvent[] = [];
+    app.agent(app.topic(topic, { valueType: 'json' }), async (stream) => {
+      for await (const event of stream.events()) seen.push(event);
+    });
+    await app.start();
+    const producer = adminKafka(testbed.kafka).producer();
+    await producer.connect();
+    await producer.send({
+      topic,
+      messages: [
+        { key: 'a', value: '{"ok":true}', headers: { trace: ['one', 'two'], single: 'x' } },
+        { key: 'b', value: 'not json', headers: { trace: ['three', 'four'] } },
+      ],
+    });
+    await producer.disconnect();
+    await eventually(() => seen.length === 1, 'the good message');
+    const headers = seen[0]!.headers;
+    expect((headers.trace as Buffer[]).map(String)).toEqual(['one', 'two']);
+    expect(String(headers.single)).toBe('x');
+    const [dead] = await readTopic(deadLetters, 1);
+    expect(dead!.headers.trace).toBe('three,four'); // the reader joins repeated values
+    expect(dead!.headers['stream-app.error.code']).toBe('STREAM_APP_ERR_DECODE');
+  });
+
+  it('resubscribes when an agent meets its groupBy topic after the worker subscribed', async () => {
+    const topic = uniqueName('late');
+    await createTopic(topic, 2);
+    const app = track(makeApp({ id: uniqueName('late-app') }));
+    const byAccount: string[] = [];
+    app.agent(app.topic<{ account: string }>(topic, { valueType: 'json' }), async function* late(stream) {
+      await sleep(300); // loads its configuration before its first read
+      for await (const order of stream.groupBy((o) => o.account, { name: 'by-account' })) {
+        byAccount.push(order.account);
+        yield order;
+      }
+    });
+    await app.start();
+    await app.send(topic, { value: { account: 'a' }, key: 'a' });
+    await app.send(topic, { value: { account: 'b' }, key: 'b' });
+    await eventually(() => byAccount.length === 2, 'both orders through the repartition topic', 45_000);
+    expect(byAccount.sort()).toEqual(['a', 'b']);
+    expect(app.failure).toBeUndefined();
+  });
+
+  it('fails the app with a code when onPartitionsAssigned throws (the client would only log it)', async () => {
+    const topic = uniqueName('hooks');
+    await createTopic(topic);
+    const app = track(
+      makeApp({
+        id: uniqueName('hooks-app'),
+        onPartitionsAssigned: () => {
+          throw new Error('hook broke');
+        },
+      }),
+    );
+    app.agent(app.topic(topic), async (stream) => {
+      for await (const value of stream) void value;
+    });
+    const failed = new Promise<Error>((resolve) => app.once('failed', resolve));
+    await app.start().catch(() => {});
+    expect(await failed).toMatchObject({ code: 'STREAM_APP_ERR_HOOK_FAILED' });
+    await eventually(() => app.state === 'stopped', 'the app to stop');
+  });
+});
