@@ -21,7 +21,6 @@ export interface CoreErrorDetails {
   STREAM_APP_ERR_APP_STATE: { state: string };
   STREAM_APP_ERR_SHUTDOWN_TIMEOUT: { shutdownTimeoutMs: number };
   STREAM_APP_ERR_HOOK_FAILED: { hook: string };
-  STREAM_APP_ERR_TASK_FAILED: { task: string };
   STREAM_APP_ERR_UNHANDLED: { where: string };
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { KafkaConsumer, type LibrdKafkaError, type Message } from '@confluentinc/kafka-javascript';
+// The lower-level API is a CommonJS export Node cannot name statically: reach it through the default export.
+import kafka, { type KafkaConsumer, type LibrdKafkaError, type Message } from '@confluentinc/kafka-javascript';
 import { CoreError } from '../errors/index.js';
 import { librdkafkaConfig, type KafkaTransportOptions } from './kafka-config.js';
 import type { IncomingMessage, MessageHeaders, PartitionReader, TopicPartition } from './transport.js';
@@ -22,7 +23,7 @@ export class KafkaPartitionReader implements PartitionReader {
 
   static async open(options: KafkaTransportOptions): Promise<KafkaPartitionReader> {
     const log = options.logger.child({ source: 'partition-reader' });
-    const consumer = new KafkaConsumer(
+    const consumer = new kafka.KafkaConsumer(
       {
         ...librdkafkaConfig(options),
         'group.id': `stream-app-reader-${randomUUID()}`,
