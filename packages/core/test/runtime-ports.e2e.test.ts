@@ -1,12 +1,6 @@
 // The transport's ports against the real broker and identity provider: the admin port, the partition
 // reader, pause reasons, resubscription, and the runtime behaviour that depends on the client.
-import {
-  createLogger,
-  KafkaTransport,
-  type Consumer,
-  type IncomingMessage,
-  type StreamEvent,
-} from '@stream-app/core';
+import { createLogger, KafkaTransport, type Consumer, type IncomingMessage, type StreamEvent } from '@stream-app/core';
 import { adminKafka } from '@stream-app/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {

@@ -23,11 +23,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const quiet = createLogger({ level: 'error', write: () => {} });
 
 function event(offset: number, partition = 0): StreamEvent {
-  return new Event(
-    { topic: 't', partition, offset, key: null, value: null, headers: {}, timestamp: 0 },
-    null,
-    offset,
-  );
+  return new Event({ topic: 't', partition, offset, key: null, value: null, headers: {}, timestamp: 0 }, null, offset);
 }
 
 describe('Channel', () => {
@@ -195,7 +191,9 @@ describe('SendBatcher', () => {
     let fail = false;
     const batcher = new SendBatcher(
       (_topic, _messages) =>
-        new Promise<void>((resolve, reject) => release.push(() => (fail ? reject(new Error('broker said no')) : resolve()))),
+        new Promise<void>((resolve, reject) =>
+          release.push(() => (fail ? reject(new Error('broker said no')) : resolve())),
+        ),
       explain,
     );
     const first = batcher.send({ topic: 'a', key: null, value: null });
@@ -247,9 +245,13 @@ describe('Stream operators (over memory)', () => {
         yield `${index}:${key}:${doubled}`;
     });
     const events: string[] = [];
-    app.agent(numbers, async (stream) => {
-      for await (const e of stream.events()) events.push(`${e.topic}/${e.offset}=${String(e.value)}`);
-    }, { name: 'events' });
+    app.agent(
+      numbers,
+      async (stream) => {
+        for await (const e of stream.events()) events.push(`${e.topic}/${e.offset}=${String(e.value)}`);
+      },
+      { name: 'events' },
+    );
     const driver = await drive(app);
     for (const n of [1, 2, 3]) await driver.put(agent, n, { key: `k${n}`, partition: 0 });
     expect(driver.yielded(agent)).toEqual(['0:k1:2', '1:k3:6']);

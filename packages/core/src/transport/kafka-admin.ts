@@ -2,6 +2,7 @@ import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import { CoreError, StreamAppError } from '../errors/index.js';
 import { connectClient, explainKafkaError, type KafkaDiagnostics } from '../kafka/kafka-diagnostics.js';
 import type { KafkaTransportOptions } from './kafka-config.js';
+import { KafkaPartitionReader } from './kafka-partition-reader.js';
 import type { AdminPort, PartitionWatermarks, TopicPartitionOffset, TopicSpec } from './transport.js';
 
 const TOPIC_ALREADY_EXISTS = 36;
@@ -42,11 +43,14 @@ export class KafkaAdmin implements AdminPort {
   }
 
   async createTopics(specs: TopicSpec[]): Promise<void> {
-    if (specs.length === 0) return;
     const admin = await this.#admin();
+    // Asking the client to create a topic that exists makes it wait out its timeout: leave those out.
+    const existing = new Set(specs.length > 0 ? await admin.listTopics() : []);
+    const missing = specs.filter((spec) => !existing.has(spec.name));
+    if (missing.length === 0) return;
     try {
       await admin.createTopics({
-        topics: specs.map((spec) => ({
+        topics: missing.map((spec) => ({
           topic: spec.name,
           numPartitions: spec.partitions,
           replicationFactor: spec.replicas,
@@ -84,13 +88,27 @@ export class KafkaAdmin implements AdminPort {
   }
 
   async groupOffsets(groupId: string, topics: string[]): Promise<TopicPartitionOffset[]> {
-    const admin = await this.#admin();
-    const result = await admin.fetchOffsets({ groupId, topics });
-    return result.flatMap(({ topic, partitions }) =>
-      partitions
-        .filter(({ offset }) => Number(offset) >= 0)
-        .map(({ partition, offset }) => ({ topic, partition, offset: Number(offset) })),
+    const counts = await this.partitionCounts(topics);
+    const partitions = [...counts].flatMap(([topic, count]) =>
+      Array.from({ length: count }, (_, partition) => ({ topic, partition })),
     );
+    if (partitions.length === 0) return [];
+    // An OffsetFetch from a consumer that never joins: the admin client's fetchOffsets crashed the process
+    // in @confluentinc/kafka-javascript 1.10.1 when asked over the OAUTHBEARER listener.
+    const reader = await KafkaPartitionReader.open(this.#options, groupId);
+    try {
+      // A group's coordinator may be loading or moving (COORDINATOR_LOAD_IN_PROGRESS, _NOT_AVAILABLE, NOT_COORDINATOR): retried.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await reader.committed(partitions);
+        } catch (error) {
+          if (attempt >= 10 || ![14, 15, 16].includes((error as { code?: number }).code ?? 0)) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        }
+      }
+    } finally {
+      await reader.close();
+    }
   }
 
   async close(): Promise<void> {

@@ -21,12 +21,15 @@ export class KafkaPartitionReader implements PartitionReader {
     consumer.on('partition.eof', ({ topic, partition, offset }) => this.#eof.set(`${topic}/${partition}`, offset));
   }
 
-  static async open(options: KafkaTransportOptions): Promise<KafkaPartitionReader> {
+  static async open(
+    options: KafkaTransportOptions,
+    groupId = `stream-app-reader-${randomUUID()}`,
+  ): Promise<KafkaPartitionReader> {
     const log = options.logger.child({ source: 'partition-reader' });
     const consumer = new kafka.KafkaConsumer(
       {
         ...librdkafkaConfig(options),
-        'group.id': `stream-app-reader-${randomUUID()}`,
+        'group.id': groupId,
         'enable.auto.commit': false,
         'enable.auto.offset.store': false,
         'enable.partition.eof': true,
@@ -83,6 +86,21 @@ export class KafkaPartitionReader implements PartitionReader {
       this.#consumer.unassign();
     }
     return Math.max(next, Math.min(high, this.#eof.get(key) ?? next));
+  }
+
+  /** The committed offsets of the group this reader was opened with (an OffsetFetch; it joins no group). */
+  committed(partitions: TopicPartition[]): Promise<Array<TopicPartition & { offset: number }>> {
+    return new Promise((resolve, reject) =>
+      this.#consumer.committed(partitions, TIMEOUT_MS, (error, offsets) =>
+        error
+          ? reject(error)
+          : resolve(
+              offsets
+                .filter(({ offset }) => offset !== undefined && offset >= 0)
+                .map(({ topic, partition, offset }) => ({ topic, partition, offset: offset! })),
+            ),
+      ),
+    );
   }
 
   async close(): Promise<void> {
