@@ -46,6 +46,20 @@ function watchUnhandledRejections(): unknown[] {
   return seen;
 }
 
+/** An agent that re-keys orders by account through groupBy; the key function throws for an order without one. */
+function keyedByAccount(app: App) {
+  return app.agent(app.topic<{ accountId?: string }>('orders'), async function* keyed(stream) {
+    for await (const order of stream.groupBy(
+      (o) => {
+        if (!o.accountId) throw new Error('order without accountId');
+        return o.accountId;
+      },
+      { name: 'by-account' },
+    ))
+      yield order;
+  });
+}
+
 function heapAfterGc(): number {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
@@ -92,17 +106,7 @@ describe('runtime bug reports', () => {
 
   it('2. a groupBy key function that throws before the first yield fails the agent with a code, never the process', async () => {
     const app = makeApp({ onAgentError: 'stop' });
-    const orders = app.topic<{ accountId?: string }>('orders');
-    app.agent(orders, async function* keyed(stream) {
-      for await (const order of stream.groupBy(
-        (o) => {
-          if (!o.accountId) throw new Error('order without accountId');
-          return o.accountId;
-        },
-        { name: 'by-account' },
-      ))
-        yield order;
-    });
+    const orders = keyedByAccount(app).topic;
     const failed = new Promise<Error>((resolve) => app.once('failed', resolve));
     await drive(app).then((driver) => driver.app.send(orders, { value: {} }));
     const failure = (await failed) as Error & { code?: string };
@@ -116,17 +120,7 @@ describe('runtime bug reports', () => {
 
   it('2b. under onAgentError restart, the message whose key failed is dead-lettered and the agent goes on', async () => {
     const app = makeApp();
-    const orders = app.topic<{ accountId?: string }>('orders');
-    const keyed = app.agent(orders, async function* keyed(stream) {
-      for await (const order of stream.groupBy(
-        (o) => {
-          if (!o.accountId) throw new Error('order without accountId');
-          return o.accountId;
-        },
-        { name: 'by-account' },
-      ))
-        yield order;
-    });
+    const keyed = keyedByAccount(app);
     const driver = await drive(app);
     const bad = await driver.put(keyed, {});
     expect(bad.deadLettered.map((dead) => dead.code)).toEqual(['STREAM_APP_ERR_AGENT_FAILED']);

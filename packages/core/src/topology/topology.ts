@@ -70,10 +70,6 @@ export class Topology {
     return this.#subscribed;
   }
 
-  unsubscribe(): void {
-    this.#subscribed = false;
-  }
-
   /** The internal topic behind an agent's `groupBy(…, { name })`. */
   static repartitionName(appId: string, agent: Agent, name: string): string {
     return `${appId}-${agent.name.replace(/[^a-zA-Z0-9._-]/g, '_')}-${name}-repartition`;
