@@ -7,6 +7,7 @@ import type { StreamEvent } from '../streams/event.js';
 import { Stream, StreamSource, type StreamContext, type StreamTarget } from '../streams/stream.js';
 import type { Supervised, SupervisedTask, Supervisor } from '../supervisor/supervisor.js';
 import type { Agent } from './agent.js';
+import { runInScope, type EventScope } from './current-event.js';
 
 /** What a running agent needs from the runtime around it. */
 export interface AgentRuntime {
@@ -15,6 +16,8 @@ export interface AgentRuntime {
   readonly sensors: Sensors;
   readonly supervisor: Supervisor;
   readonly onAgentError: 'restart' | 'stop';
+  /** Whether agents run in an event scope (the app has tables, whose writes need the current event). */
+  readonly scopesEvents: boolean;
   /** The `this` of decorated agents. */
   thisFor(agent: Agent): unknown;
   repartitionTopic(agent: Agent, name: string): StreamTarget;
@@ -30,7 +33,7 @@ export interface AgentRuntime {
  * events it held go to the dead-letter topic, and it starts again after a backoff, reading on from
  * the same queue. It never stops silently.
  */
-export class AgentRunner implements StreamContext, SupervisedTask {
+export class AgentRunner implements StreamContext, SupervisedTask, EventScope {
   readonly agent: Agent;
   readonly index: number;
   readonly name: string;
@@ -112,6 +115,10 @@ export class AgentRunner implements StreamContext, SupervisedTask {
     task().catch(failLife);
   }
 
+  get currentEvent(): StreamEvent | undefined {
+    return this.#current;
+  }
+
   setCurrent(event: StreamEvent): void {
     this.#current = event;
     this.#pulled += 1;
@@ -131,8 +138,8 @@ export class AgentRunner implements StreamContext, SupervisedTask {
     taskFailure.catch(() => {}); // raced below; a failure after the race is already someone else's
     try {
       const stream = Stream.of(this.sourceOf(this.agent.topic.name), this);
-      const result = this.agent.fn.call(this.#runtime.thisFor(this.agent), stream);
-      await Promise.race([this.#drive(result), taskFailure]);
+      const life = () => this.#drive(this.agent.fn.call(this.#runtime.thisFor(this.agent), stream));
+      await Promise.race([this.#runtime.scopesEvents ? runInScope(this, life) : life(), taskFailure]);
       for (const source of this.#sources) source.release();
     } finally {
       this.#failLife = () => {};

@@ -1,5 +1,6 @@
 import { CoreError } from '../errors/index.js';
 import type { Stream, StreamTarget } from '../streams/stream.js';
+import type { AnyTable } from '../tables/table.js';
 import type { Topic, TopicMessage } from '../topics/topic.js';
 
 /** An agent body: an async generator (what it yields goes to its sinks and to `ask` callers) or an async function. */
@@ -14,6 +15,11 @@ export interface AgentOptions {
   /** Instances run side by side; messages with the same key always reach the same one, in order. Default 1. */
   concurrency?: number;
   sink?: Sink[];
+  /**
+   * The tables this agent writes: checked at start to be co-partitioned with its topic, and recovered
+   * before its partitions resume. When no agent of the app names any, every agent is taken to write every table.
+   */
+  tables?: readonly AnyTable[];
 }
 
 export interface AskOptions<K> {
@@ -34,6 +40,7 @@ export class Agent<V = unknown, K = unknown> implements StreamTarget {
   readonly fn: AgentFunction<V>;
   readonly concurrency: number;
   readonly sinks: readonly Sink[];
+  readonly tables: readonly AnyTable[];
   readonly #owner: AgentOwner;
 
   constructor(owner: AgentOwner, topic: Topic<V, K>, fn: AgentFunction<V>, options: AgentOptions = {}) {
@@ -53,6 +60,7 @@ export class Agent<V = unknown, K = unknown> implements StreamTarget {
     this.name = options.name ?? (fn.name || `${topic.name}-agent`);
     this.concurrency = concurrency;
     this.sinks = options.sink ?? [];
+    this.tables = options.tables ?? [];
   }
 
   /** Sends a value to the agent's topic (resolves when the broker has it). */

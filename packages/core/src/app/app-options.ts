@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { AbstractTokenProvider, OAuthCredentials, type Credentials } from '@stream-app/credentials/kafka';
 import { CoreError } from '../errors/index.js';
 import type { LibrdkafkaConfig } from '../transport/kafka-config.js';
@@ -42,6 +43,8 @@ export interface AppOptions {
   autoOffsetReset?: 'earliest' | 'latest';
   onPartitionsAssigned?: (partitions: TopicPartition[]) => void | Promise<void>;
   onPartitionsRevoked?: (partitions: TopicPartition[]) => void | Promise<void>;
+  /** Where persistent (LMDB) tables keep their files: `<stateDir>/<id>/<table>`. Default `./stream-app-state`. */
+  stateDir?: string;
   logger?: Logger | LoggerOptions;
   /** librdkafka properties for every client (e.g. `{ 'client.id': 'billing' }`). */
   clientConfig?: LibrdkafkaConfig;
@@ -62,6 +65,7 @@ export interface ResolvedAppOptions {
   streamBufferMaxSize: number;
   shutdownTimeoutMs: number;
   autoOffsetReset: 'earliest' | 'latest';
+  stateDir: string;
 }
 
 function invalid(message: string): CoreError {
@@ -131,5 +135,6 @@ export function resolveAppOptions(options: AppOptions): ResolvedAppOptions {
     streamBufferMaxSize: positive('streamBufferMaxSize', options.streamBufferMaxSize, 4096),
     shutdownTimeoutMs: positive('shutdownTimeoutMs', options.shutdownTimeoutMs, 30_000),
     autoOffsetReset: oneOf('autoOffsetReset', options.autoOffsetReset, ['earliest', 'latest'], 'earliest'),
+    stateDir: resolve(options.stateDir ?? 'stream-app-state'),
   };
 }

@@ -6,6 +6,8 @@ import { CoreError } from '../errors/index.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { Runtime, type AppState } from '../runtime/runtime.js';
 import type { DeadLetterInfo, Sensor } from '../sensors/sensor.js';
+import { SetTable } from '../tables/set-table.js';
+import { Table, type AnyTable, type TableOptions } from '../tables/table.js';
 import { Topic, type TopicMessage, type TopicOptions } from '../topics/topic.js';
 import type { AnyTopic, Service } from '../topology/topology.js';
 import type { OutgoingMessage, TopicPartition, TopicPartitionOffset, Transport } from '../transport/transport.js';
@@ -24,6 +26,8 @@ export interface AppStats {
   pausedPartitions: number;
   /** Messages fetched and not yet done, over every assigned partition. */
   outstanding: number;
+  /** Table partitions waiting for or in recovery (their source partitions are held until done). */
+  recovering: number;
 }
 
 interface AppEvents {
@@ -129,6 +133,7 @@ export class App extends EventEmitter<AppEvents> {
       commits: runtime.committer.commits,
       pausedPartitions: runtime.conductor.pausedPartitions,
       outstanding: runtime.committer.offsets.outstanding(),
+      recovering: runtime.tables.recovering,
     };
   }
 
@@ -140,6 +145,39 @@ export class App extends EventEmitter<AppEvents> {
     const topic = new Topic<V, K>(this.#runtime, name, options);
     this.#runtime.topology.addTopic(topic);
     return topic;
+  }
+
+  /**
+   * Declares a table, like Faust's `app.Table`: sharded like the topics its agents read, written from
+   * agents, kept in a store and a compacted changelog `<id>-<name>-changelog`, recovered wherever its
+   * partitions move. Same name, same Table.
+   */
+  table<V = unknown, K = string>(name: string, options: TableOptions<V, K> = {}): Table<V, K> {
+    return this.#addTable(name, () => new Table<V, K>(this.#runtime, name, options));
+  }
+
+  /** A table every worker holds whole (every partition), ready before any agent starts; like Faust's `GlobalTable`. */
+  globalTable<V = unknown, K = string>(name: string, options: TableOptions<V, K> = {}): Table<V, K> {
+    return this.#addTable(name, () => new Table<V, K>(this.#runtime, name, options, true));
+  }
+
+  /** A table whose values are sets (`add`, `discard`, `members`), like Faust's `SetTable`. */
+  setTable<M = unknown, K = string>(name: string, options: Omit<TableOptions<M[], K>, 'default'> = {}): SetTable<M, K> {
+    return this.#addTable(name, () => new SetTable<M, K>(this.#runtime, name, options));
+  }
+
+  /** The declared tables, by name. */
+  get tables(): ReadonlyMap<string, Table<unknown, unknown>> {
+    return this.#runtime.tables.tables;
+  }
+
+  #addTable<T extends AnyTable>(name: string, make: () => T): T {
+    const known = this.#runtime.tables.tables.get(name);
+    if (known) return known as unknown as T;
+    this.#assertNotStarted(`app.table('${name}')`);
+    const table = make();
+    this.#runtime.tables.add(table as unknown as Table<unknown, unknown>);
+    return table;
   }
 
   /** Declares an agent: `fn` receives the topic's stream; what it yields goes to `sink`s and `ask` callers. */

@@ -4,7 +4,7 @@ import type { Committer } from '../committer/committer.js';
 import type { PartitionOffsets } from '../committer/offset-tracker.js';
 import type { DeadLetters } from '../dead-letters/dead-letters.js';
 import type { Logger } from '../logging/logger.js';
-import type { Sensors } from '../sensors/sensor.js';
+import type { PauseReason, Sensors } from '../sensors/sensor.js';
 import { StreamEvent } from '../streams/event.js';
 import type { Topology } from '../topology/topology.js';
 import { partitionKey, type Consumer, type IncomingMessage, type TopicPartition } from '../transport/transport.js';
@@ -31,6 +31,8 @@ export class Conductor {
   readonly #fail: (error: Error) => void;
   readonly #runners = new Map<Agent, AgentRunner[]>();
   readonly #assigned = new Set<string>();
+  /** Partitions held back (a table recovers them): what was fetched before the pause took hold waits here. */
+  readonly #held = new Map<string, IncomingMessage[][]>();
   readonly #onAck: (event: StreamEvent) => void;
   #consumer: Consumer | undefined;
   #stopping = false;
@@ -89,7 +91,13 @@ export class Conductor {
   receive(messages: IncomingMessage[]): void {
     if (this.#stopping) return;
     const first = messages[0]!;
-    if (!this.#assigned.has(partitionKey(first.topic, first.partition))) return;
+    const key = partitionKey(first.topic, first.partition);
+    if (!this.#assigned.has(key)) return;
+    const held = this.#held.get(key);
+    if (held) {
+      held.push(messages);
+      return;
+    }
     const offsets = this.#committer.offsets.partition(first.topic, first.partition);
     const agents = this.#topology.readers(first.topic);
     const topic = this.#topology.topics.get(first.topic);
@@ -152,6 +160,35 @@ export class Conductor {
     this.#deadLetters.send(message, error);
   }
 
+  /** Pauses partitions for `reason` and keeps anything fetched meanwhile, until `release`. */
+  hold(partitions: TopicPartition[], reason: PauseReason): void {
+    if (partitions.length === 0) return;
+    for (const { topic, partition } of partitions) {
+      const key = partitionKey(topic, partition);
+      if (!this.#held.has(key)) this.#held.set(key, []);
+    }
+    this.#consumer?.pause(partitions, reason);
+    this.#sensors.emit('onPartitionsPaused', partitions, reason);
+  }
+
+  /** Resumes held partitions and hands their agents what was fetched while they were held. */
+  release(partitions: TopicPartition[], reason: PauseReason): void {
+    const kept: IncomingMessage[][] = [];
+    const released: TopicPartition[] = [];
+    for (const tp of partitions) {
+      const key = partitionKey(tp.topic, tp.partition);
+      const held = this.#held.get(key);
+      if (!held) continue;
+      this.#held.delete(key);
+      released.push(tp);
+      kept.push(...held);
+    }
+    if (released.length === 0) return;
+    this.#consumer?.resume(released, reason);
+    this.#sensors.emit('onPartitionsResumed', released, reason);
+    for (const messages of kept) this.receive(messages);
+  }
+
   assign(partitions: TopicPartition[]): void {
     for (const { topic, partition } of partitions) this.#assigned.add(partitionKey(topic, partition));
     this.#committer.offsets.forget(partitions);
@@ -163,7 +200,10 @@ export class Conductor {
    */
   async revoke(partitions: TopicPartition[], lost: boolean, abandoned: () => boolean): Promise<void> {
     const keys = new Set(partitions.map(({ topic, partition }) => partitionKey(topic, partition)));
-    for (const key of keys) this.#assigned.delete(key);
+    for (const key of keys) {
+      this.#assigned.delete(key);
+      this.#held.delete(key);
+    }
     const firstDropped = new Map<string, number>();
     const dropped = (event: StreamEvent) => {
       const key = partitionKey(event.topic, event.partition);

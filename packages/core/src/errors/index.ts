@@ -22,6 +22,9 @@ export interface CoreErrorDetails {
   STREAM_APP_ERR_SHUTDOWN_TIMEOUT: { shutdownTimeoutMs: number };
   STREAM_APP_ERR_HOOK_FAILED: { hook: string };
   STREAM_APP_ERR_UNHANDLED: { where: string };
+  STREAM_APP_ERR_TABLE_PARTITIONS: { table: string; topic: string; expected: number; actual: number };
+  STREAM_APP_ERR_TABLE_WRITE: { table: string };
+  STREAM_APP_ERR_STORE: { table: string; path: string };
 }
 
 export type CoreErrorCode = keyof CoreErrorDetails;

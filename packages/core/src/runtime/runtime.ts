@@ -13,7 +13,10 @@ import { Replies, REPLY_TO, CORRELATION_ID } from '../replies/replies.js';
 import { Sensors } from '../sensors/sensor.js';
 import type { StreamEvent } from '../streams/event.js';
 import type { StreamTarget } from '../streams/stream.js';
+import type { TableStore } from '../stores/store.js';
 import { Supervisor } from '../supervisor/supervisor.js';
+import type { Table, TableOwner } from '../tables/table.js';
+import { TableManager } from '../tables/table-manager.js';
 import { Topic, type TopicMessage, type TopicOwner } from '../topics/topic.js';
 import { declareTopics } from '../topology/declare.js';
 import { Topology } from '../topology/topology.js';
@@ -37,7 +40,7 @@ type Hook = 'onPartitionsAssigned' | 'onPartitionsRevoked';
  * letters, supervisor, sensors, clock, transport) and the lifecycle. Topics, agents and runners talk
  * to it; users talk to the App.
  */
-export class Runtime implements AgentRuntime, TopicOwner {
+export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
   readonly id: string;
   readonly options: ResolvedAppOptions;
   readonly given: AppOptions;
@@ -54,6 +57,7 @@ export class Runtime implements AgentRuntime, TopicOwner {
   #deadLetters: DeadLetters | undefined;
   #conductor: Conductor | undefined;
   #replies: Replies | undefined;
+  #tables: TableManager | undefined;
   #releaseToken: (() => void) | undefined;
   #stopping: Promise<void> | undefined;
   #lateTopics: Promise<void> = Promise.resolve();
@@ -109,6 +113,43 @@ export class Runtime implements AgentRuntime, TopicOwner {
       },
       (error) => this.fail(error),
     ));
+  }
+
+  get tables(): TableManager {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getters below read the runtime when used
+    const runtime = this;
+    return (this.#tables ??= new TableManager({
+      appId: this.id,
+      stateDir: this.options.stateDir,
+      get clock() {
+        return runtime.clock;
+      },
+      sensors: this.sensors,
+      get logger() {
+        return runtime.logger;
+      },
+      get supervisor() {
+        return runtime.supervisor;
+      },
+      get conductor() {
+        return runtime.conductor;
+      },
+      topology: this.topology,
+      transport: () => this.transport!,
+      fail: (error) => this.fail(error),
+    }));
+  }
+
+  get scopesEvents(): boolean {
+    return (this.#tables?.tables.size ?? 0) > 0;
+  }
+
+  makeStore(kind: 'memory' | 'lmdb'): TableStore {
+    return this.tables.makeStore(kind);
+  }
+
+  checkWrite(table: Table<unknown, unknown>, event: StreamEvent): void {
+    this.tables.checkWrite(table, event);
   }
 
   get onAgentError(): 'restart' | 'stop' {
@@ -250,6 +291,12 @@ export class Runtime implements AgentRuntime, TopicOwner {
       this.conductor.startAgents(this);
       await this.#declare(this.#specs());
       const topics = this.topology.subscription();
+      if (this.scopesEvents) {
+        // Before anything is consumed: a co-partitioning mistake fails the start, and global tables are ready.
+        await this.tables.prepare([...this.topology.agents.values()], topics);
+        this.committer.beforeCommit(() => this.tables.flush());
+        await this.tables.recoverGlobalTables();
+      }
       if (topics.length > 0) {
         const consumer = await this.transport!.consume(
           {
@@ -302,6 +349,7 @@ export class Runtime implements AgentRuntime, TopicOwner {
         .catch((error: unknown) => this.logger.error('final commit failed', { error: error as Error }));
       await this.#consumer?.close().catch((error: unknown) => this.#hookOrCloseFailed(error));
       this.#consumer = undefined;
+      await this.#tables?.close();
       this.conductor.detach();
       this.committer.detach();
       await this.#replies?.close().catch(() => {});
@@ -332,6 +380,7 @@ export class Runtime implements AgentRuntime, TopicOwner {
 
   async #assign(partitions: TopicPartition[]): Promise<void> {
     this.conductor.assign(partitions);
+    this.#tables?.assigned(partitions);
     this.logger.info('partitions assigned', { partitions: describePartitions(partitions) });
     this.sensors.emit('onPartitionsAssigned', partitions);
     await this.#hook('onPartitionsAssigned', partitions);
@@ -339,6 +388,7 @@ export class Runtime implements AgentRuntime, TopicOwner {
 
   async #revoke(partitions: TopicPartition[], lost: boolean): Promise<void> {
     await this.conductor.revoke(partitions, lost, () => this.failure !== undefined);
+    await this.#tables?.revoked(partitions);
     this.logger.info(lost ? 'partitions lost' : 'partitions revoked', { partitions: describePartitions(partitions) });
     this.sensors.emit('onPartitionsRevoked', partitions, lost);
     await this.#hook('onPartitionsRevoked', partitions);
@@ -365,12 +415,13 @@ export class Runtime implements AgentRuntime, TopicOwner {
   // ── topics ───────────────────────────────────────────────────────────────
 
   #specs(): TopicSpec[] {
-    return this.topology.specs({
+    const specs = this.topology.specs({
       name: this.options.deadLetterTopic,
       partitions: this.options.topicPartitions,
       replicas: this.options.topicReplicationFactor,
       config: {},
     });
+    return this.#tables ? [...specs, ...this.#tables.specs()] : specs;
   }
 
   #declare(specs: TopicSpec[]): Promise<void> {

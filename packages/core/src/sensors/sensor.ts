@@ -12,6 +12,20 @@ export interface DeadLetterInfo {
   agent?: string;
 }
 
+/** How far a table partition's recovery has read its changelog. */
+export interface TableRecoveryProgress {
+  table: string;
+  partition: number;
+  /** Records read so far. */
+  read: number;
+  /** Offsets between where it started and the high watermark it reads to (compaction may leave fewer records). */
+  total: number;
+  recordsPerSecond: number;
+  done: boolean;
+  /** A standby copy was brought up to date, not a partition this worker serves. */
+  standby: boolean;
+}
+
 /** Why a partition is paused; `manual` when the caller gave no reason. */
 export type PauseReason = 'backpressure' | 'recovery' | 'manual' | (string & {});
 
@@ -38,6 +52,8 @@ export interface Sensor {
   onDeadLetter?(info: DeadLetterInfo): void;
   /** A supervised task (an agent instance) failed and will be restarted after `restartInMs`, or not (undefined). */
   onTaskFailed?(task: string, error: Error, restartInMs: number | undefined): void;
+  /** A table partition's recovery from its changelog progressed (`done` on the last call). */
+  onTableRecovery?(progress: TableRecoveryProgress): void;
   /** The credentials' token lifecycle got a new token, or failed to. */
   onTokenRefresh?(info: { ok: boolean; expiresAt?: number; error?: Error }): void;
 }

@@ -102,7 +102,7 @@ export class Topic<V = unknown, K = unknown> {
   }
 }
 
-function resolveCodec(spec: TypeSpec, validate: boolean): Codec {
+export function resolveCodec(spec: TypeSpec, validate: boolean): Codec {
   if (typeof spec === 'string') return codecNamed(spec);
   if (typeof spec === 'function' && spec.prototype instanceof Record)
     return recordCodec(spec as RecordClass, 'json', { validate });

@@ -33,6 +33,8 @@ export class KafkaPartitionReader implements PartitionReader {
         'enable.auto.commit': false,
         'enable.auto.offset.store': false,
         'enable.partition.eof': true,
+        // A changelog truncated under a reader (compaction, deleted records) goes on from its earliest offset.
+        'auto.offset.reset': 'earliest',
       },
       {},
     );

@@ -13,6 +13,7 @@ import type {
   ConsumerOptions,
   OutgoingMessage,
   PartitionReader,
+  TopicPartitionOffset,
   Transport,
 } from './transport.js';
 
@@ -87,6 +88,33 @@ export class KafkaTransport implements Transport {
 
   flush(): Promise<void> {
     return this.#batcher.flush();
+  }
+
+  async sendNow(messages: OutgoingMessage[]): Promise<TopicPartitionOffset[]> {
+    const producer = this.#producer;
+    if (!producer) {
+      throw new CoreError('STREAM_APP_ERR_APP_STATE', 'the app is not connected: call app.start() or app.connect() first');
+    }
+    const byTopic = new Map<string, Array<Omit<OutgoingMessage, 'topic'>>>();
+    for (const { topic, ...rest } of messages) {
+      const list = byTopic.get(topic) ?? [];
+      list.push(rest);
+      byTopic.set(topic, list);
+    }
+    const first: TopicPartitionOffset[] = [];
+    await Promise.all(
+      [...byTopic].map(async ([topic, list]) => {
+        try {
+          // The client reports the lowest offset it wrote in each partition.
+          for (const report of await producer.send({ topic, messages: list })) {
+            first.push({ topic, partition: report.partition, offset: Number(report.baseOffset) });
+          }
+        } catch (error) {
+          throw await this.#deliveryError(error, topic);
+        }
+      }),
+    );
+    return first;
   }
 
   async #deliveryError(error: unknown, topic: string): Promise<StreamAppError> {

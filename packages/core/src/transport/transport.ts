@@ -109,6 +109,11 @@ export interface Transport {
   send(message: OutgoingMessage): Promise<void>;
   /** Resolves when everything sent before this call is acknowledged by the broker, or rejects with the first failure. */
   flush(): Promise<void>;
+  /**
+   * Sends at once (not gathered per tick) and resolves when the broker has every message, with the
+   * lowest offset each partition got: what a table's changelog flush records as its checkpoint.
+   */
+  sendNow(messages: OutgoingMessage[]): Promise<TopicPartitionOffset[]>;
   consume(options: ConsumerOptions, handlers: ConsumerHandlers): Promise<Consumer>;
   close(): Promise<void>;
 }

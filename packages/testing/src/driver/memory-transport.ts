@@ -186,6 +186,19 @@ export class MemoryTransport implements Transport {
     if (this.#failure) throw this.#failure;
   }
 
+  async sendNow(messages: OutgoingMessage[]): Promise<TopicPartitionOffset[]> {
+    const first = new Map<string, TopicPartitionOffset>();
+    for (const message of messages) {
+      const partitions = this.#topics.get(message.topic);
+      const partition = partitions ? this.#partitionFor(message, partitions.length) : 0;
+      await this.send({ ...message, partition });
+      const key = partitionKey(message.topic, partition);
+      const offset = partitions![partition]!.length - 1;
+      if (!first.has(key)) first.set(key, { topic: message.topic, partition, offset });
+    }
+    return [...first.values()];
+  }
+
   async consume(options: ConsumerOptions, handlers: ConsumerHandlers): Promise<Consumer> {
     if (!this.#connected) {
       throw new CoreError('STREAM_APP_ERR_APP_STATE', 'the memory transport is not connected (or already closed)');

@@ -117,6 +117,8 @@ export class TestDriver {
     // The driver is a sensor: it hears of every acknowledged event and every yielded value.
     const removeSensor = app.addSensor({
       onEventAcked: () => this.#changed(),
+      onTableRecovery: () => this.#changed(),
+      onPartitionsResumed: () => this.#changed(),
       onAgentYield: (agent, event, value) => {
         const putId = event ? firstHeader(event.headers, PUT_ID_HEADER)?.toString() : undefined;
         this.#yields.push({ agent: agent.name, putId, value });
@@ -175,7 +177,7 @@ export class TestDriver {
       if (this.app.failure) throw this.app.failure;
       await this.app.commit();
       const unfinished = this.transport.unfinished(this.app.id);
-      if (unfinished.length === 0) return;
+      if (unfinished.length === 0 && this.app.stats().recovering === 0) return;
       if (this.#changes !== seen) continue;
       if (!(await this.#nextChange(deadline))) {
         throw new Error(

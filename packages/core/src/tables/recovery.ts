@@ -1,0 +1,106 @@
+import type { Clock } from '../clock/clock.js';
+import type { Logger } from '../logging/logger.js';
+import type { Sensors } from '../sensors/sensor.js';
+import type { AdminPort, PartitionReader } from '../transport/transport.js';
+import type { Table } from './table.js';
+
+/** What one recovery (or one standby pass) read. */
+export interface RecoveryResult {
+  from: number;
+  to: number;
+  read: number;
+  /** The checkpoint was outside the changelog (compacted, deleted or recreated): the partition started over. */
+  restarted: boolean;
+}
+
+const APPLY_EVERY = 10_000;
+const PROGRESS_EVERY_MS = 2_000;
+
+/**
+ * Brings a table partition's store up to date from its changelog: from the store's checkpoint (or
+ * the earliest offset) to the high watermark at the start, so that it always finishes, even while
+ * the changelog grows. A checkpoint outside the changelog starts over from the earliest offset.
+ */
+export async function recoverPartition(
+  table: Table<unknown, unknown>,
+  partition: number,
+  parts: { admin: AdminPort; reader: PartitionReader; clock: Clock; sensors: Sensors; logger: Logger; standby: boolean },
+): Promise<RecoveryResult> {
+  const { admin, reader, clock, sensors, logger, standby } = parts;
+  const marks = (await admin.watermarks(table.changelogTopic)).find((m) => m.partition === partition);
+  const low = marks?.low ?? 0;
+  const high = marks?.high ?? 0;
+  let checkpoint = table.store.checkpoint(partition);
+  let restarted = false;
+  if (checkpoint !== undefined && (checkpoint < low || checkpoint > high)) {
+    logger.warn(
+      'table checkpoint is outside its changelog (compacted, truncated or recreated); recovering the partition from the earliest offset',
+      {
+        code: 'STREAM_APP_ERR_CHECKPOINT_OUT_OF_RANGE',
+        table: table.name,
+        partition,
+        checkpoint,
+        low,
+        high,
+      },
+    );
+    await table.store.clear(partition);
+    checkpoint = undefined;
+    restarted = true;
+  }
+  const from = checkpoint ?? low;
+  const total = Math.max(0, high - from);
+  const started = clock.now();
+  let read = 0;
+  let lastReport = started;
+  const report = (done: boolean) => {
+    const seconds = Math.max((clock.now() - started) / 1000, 0.001);
+    const recordsPerSecond = Math.round(read / seconds);
+    sensors.emit('onTableRecovery', { table: table.name, partition, read, total, recordsPerSecond, done, standby });
+    if (standby) return;
+    if (done) {
+      logger.info('table partition recovered', {
+        table: table.name,
+        partition,
+        records: read,
+        from,
+        to: high,
+        ms: Math.round(clock.now() - started),
+      });
+    } else {
+      const left = recordsPerSecond > 0 ? Math.ceil(Math.max(0, total - read) / recordsPerSecond) : undefined;
+      logger.info('recovering table partition', {
+        table: table.name,
+        partition,
+        records: `${read}/${total}`,
+        perSecond: recordsPerSecond,
+        ...(left === undefined ? {} : { secondsLeft: left }),
+      });
+    }
+  };
+  if (total === 0) {
+    if (checkpoint === undefined && high > 0) await table.applyChangelog(partition, [], high);
+    report(true);
+    return { from, to: from, read: 0, restarted };
+  }
+  let batch: Array<{ key: Buffer | null; value: Buffer | null }> = [];
+  let applying = Promise.resolve();
+  const to = await reader.readToEnd({ topic: table.changelogTopic, partition }, from, (messages) => {
+    for (const message of messages) batch.push({ key: message.key, value: message.value });
+    read += messages.length;
+    if (batch.length >= APPLY_EVERY) {
+      const records = batch;
+      const after = messages[messages.length - 1]!.offset + 1;
+      batch = [];
+      applying = applying.then(() => table.applyChangelog(partition, records, after));
+    }
+    if (clock.now() - lastReport >= PROGRESS_EVERY_MS) {
+      lastReport = clock.now();
+      report(false);
+    }
+  });
+  const rest = batch;
+  await (applying = applying.then(() => table.applyChangelog(partition, rest, to)));
+  report(true);
+  return { from, to, read, restarted };
+}

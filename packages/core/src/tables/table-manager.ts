@@ -1,0 +1,344 @@
+import { join } from 'node:path';
+import type { Agent } from '../agents/agent.js';
+import { sleep, type Clock } from '../clock/clock.js';
+import type { Conductor } from '../conductor/conductor.js';
+import { CoreError, StreamAppError } from '../errors/index.js';
+import type { Logger } from '../logging/logger.js';
+import type { Sensors } from '../sensors/sensor.js';
+import { LmdbStore } from '../stores/lmdb-store.js';
+import type { TableStore } from '../stores/store.js';
+import type { StreamEvent } from '../streams/event.js';
+import type { Supervised, SupervisedTask, Supervisor } from '../supervisor/supervisor.js';
+import {
+  partitionKey,
+  type PartitionReader,
+  type TopicPartition,
+  type TopicSpec,
+  type Transport,
+} from '../transport/transport.js';
+import { recoverPartition } from './recovery.js';
+import type { Topology } from '../topology/topology.js';
+import type { Table } from './table.js';
+
+type AnyTable = Table<unknown, unknown>;
+
+/** What the manager uses of the runtime; read at each use (the clock and logger may be replaced before start). */
+export interface TableManagerParts {
+  appId: string;
+  stateDir: string;
+  clock: Clock;
+  sensors: Sensors;
+  logger: Logger;
+  supervisor: Supervisor;
+  conductor: Conductor;
+  topology: Topology;
+  transport: () => Transport;
+  fail: (error: Error) => void;
+}
+
+/** How often a global table (and a standby) reads what its changelog gained. */
+const FOLLOW_INTERVAL_MS = 1_000;
+
+interface Job {
+  table: AnyTable;
+  partition: number;
+}
+
+const jobKey = (table: AnyTable, partition: number) => `${table.name}\u0000${partition}`;
+
+/**
+ * The tables of an app, like Faust's table manager: their changelog topics, the co-partitioning
+ * checks at start, the flush before each commit, and the recoveries: a partition assigned to this
+ * worker is held (paused for `recovery`) until every table has read its changelog partition, then
+ * its agents get its events. Recoveries and the following of global tables run as one supervised
+ * task over one partition reader.
+ */
+export class TableManager implements SupervisedTask {
+  readonly name = 'tables';
+  readonly kind = 'recovery';
+  readonly tables = new Map<string, AnyTable>();
+  readonly #parts: TableManagerParts;
+  /** Partition counts of the app's topics, known at start. */
+  #counts = new Map<string, number>();
+  readonly #checked = new Set<string>();
+  /** Source partitions assigned to this worker. */
+  readonly #assigned = new Map<string, TopicPartition>();
+  readonly #queue: Job[] = [];
+  /** For each held source partition, the recoveries it waits for. */
+  readonly #blockers = new Map<string, { partition: TopicPartition; jobs: Set<string> }>();
+  readonly #follow = new Map<string, Job>();
+  #reader: PartitionReader | undefined;
+  #supervised: Supervised | undefined;
+  #wake: (() => void) | undefined;
+  #progressed = false;
+  #agents: Agent[] = [];
+  #subscription: string[] = [];
+
+  constructor(parts: TableManagerParts) {
+    this.#parts = parts;
+  }
+
+  add(table: AnyTable): void {
+    if (this.tables.has(table.name)) {
+      throw new CoreError('STREAM_APP_ERR_INVALID_OPTIONS', `a table named '${table.name}' already exists`, {
+        details: { option: 'name' },
+      });
+    }
+    this.tables.set(table.name, table);
+  }
+
+  /** Table partitions waiting for or in recovery. */
+  get recovering(): number {
+    return this.#queue.length;
+  }
+
+  makeStore(kind: 'memory' | 'lmdb'): TableStore {
+    if (kind !== 'lmdb') throw new Error(`no store ${kind}`);
+    return new LmdbStore();
+  }
+
+  specs(): TopicSpec[] {
+    return [...this.tables.values()].map((table) => table.spec());
+  }
+
+  /** Opens the stores and checks partition counts; fails the start, before anything is processed, on a mismatch. */
+  async prepare(agents: Agent[], subscription: string[]): Promise<void> {
+    if (this.tables.size === 0) return;
+    this.#agents = agents;
+    this.#subscription = subscription;
+    const admin = this.#parts.transport().admin;
+    const changelogs = [...this.tables.values()].map((table) => table.changelogTopic);
+    this.#counts = await admin.partitionCounts([...new Set([...subscription, ...changelogs])]);
+    for (const table of this.tables.values()) {
+      const changelog = this.#counts.get(table.changelogTopic);
+      if (changelog !== undefined && changelog !== table.partitions) {
+        throw new CoreError(
+          'STREAM_APP_ERR_TABLE_PARTITIONS',
+          `table '${table.name}' has ${table.partitions} partitions but its changelog topic '${table.changelogTopic}' has ${changelog}: ` +
+            `give the table { partitions: ${changelog} }, or delete the changelog topic (its state is then lost) so that the app creates it with ${table.partitions}.`,
+          { details: { table: table.name, topic: table.changelogTopic, expected: table.partitions, actual: changelog } },
+        );
+      }
+      if (table.global) continue;
+      for (const agent of this.#writers(table)) {
+        const count = this.#counts.get(agent.topic.name);
+        if (count !== undefined && count !== table.partitions) throw this.#mismatch(table, agent.topic.name, count, agent);
+      }
+    }
+    for (const table of this.tables.values()) {
+      await table.store.open({
+        app: this.#parts.appId,
+        table: table.name,
+        path: join(this.#parts.stateDir, this.#parts.appId, table.name),
+        decode: (bytes) => table.valueCodec.decode(bytes),
+      });
+    }
+    this.#supervised = this.#parts.supervisor.start(this);
+  }
+
+  /** Global tables read every partition of their changelog before the app consumes anything. */
+  async recoverGlobalTables(): Promise<void> {
+    const globals = [...this.tables.values()].filter((table) => table.global);
+    if (globals.length === 0) return;
+    const reader = await this.#openReader();
+    for (const table of globals) {
+      for (let partition = 0; partition < table.partitions; partition++) {
+        await this.#recover({ table, partition }, reader, false);
+        table.activate(partition);
+        this.#follow.set(jobKey(table, partition), { table, partition });
+      }
+    }
+  }
+
+  /** A write from an agent: its event's topic must be co-partitioned with the table. */
+  checkWrite(table: AnyTable, event: StreamEvent): void {
+    if (table.global) return;
+    const key = `${table.name}\u0000${event.topic}`;
+    if (this.#checked.has(key)) return;
+    const count = this.#counts.get(event.topic);
+    if (count !== undefined && count !== table.partitions) {
+      const error = this.#mismatch(table, event.topic, count);
+      this.#parts.fail(error);
+      throw error;
+    }
+    this.#checked.add(key);
+  }
+
+  /** Before every commit: each table's writes of the interval to its changelog and store. */
+  async flush(): Promise<void> {
+    const transport = this.#parts.transport();
+    for (const table of this.tables.values()) await table.flush((messages) => transport.sendNow(messages));
+  }
+
+  /** Holds newly assigned source partitions until their table partitions are recovered. */
+  assigned(partitions: TopicPartition[]): void {
+    const held: TopicPartition[] = [];
+    for (const tp of partitions) {
+      const jobs = new Set<string>();
+      for (const table of this.tables.values()) {
+        if (table.global || tp.partition >= table.partitions || !this.#sources(table).has(tp.topic)) continue;
+        this.#assigned.set(partitionKey(tp.topic, tp.partition), tp);
+        if (table.activePartitions.includes(tp.partition)) continue;
+        const key = jobKey(table, tp.partition);
+        jobs.add(key);
+        if (!this.#queue.some((job) => jobKey(job.table, job.partition) === key)) {
+          this.#queue.push({ table, partition: tp.partition });
+        }
+      }
+      if (jobs.size > 0) {
+        this.#blockers.set(partitionKey(tp.topic, tp.partition), { partition: tp, jobs });
+        held.push(tp);
+      }
+    }
+    this.#parts.conductor.hold(held, 'recovery');
+    if (held.length > 0) this.#wake?.();
+  }
+
+  /** After the revoked partitions' work is committed: table partitions no assigned source partition needs are let go. */
+  async revoked(partitions: TopicPartition[]): Promise<void> {
+    for (const { topic, partition } of partitions) {
+      this.#assigned.delete(partitionKey(topic, partition));
+      this.#blockers.delete(partitionKey(topic, partition));
+    }
+    for (const table of this.tables.values()) {
+      if (table.global) continue;
+      for (const partition of new Set(partitions.map((tp) => tp.partition))) {
+        if (this.#needed(table, partition)) continue;
+        const index = this.#queue.findIndex((job) => job.table === table && job.partition === partition);
+        if (index >= 0) this.#queue.splice(index, 1);
+        if (table.activePartitions.includes(partition)) await table.deactivate(partition);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    const stopped = this.#supervised?.stop();
+    this.#wake?.();
+    await stopped;
+    this.#supervised = undefined;
+    await this.#reader?.close().catch(() => {});
+    this.#reader = undefined;
+    for (const table of this.tables.values()) {
+      await table.store
+        .close()
+        .catch((error: unknown) =>
+          this.#parts.logger.error('closing a table store failed', { table: table.name, error: error as Error }),
+        );
+    }
+  }
+
+  // ── the supervised task: recoveries first, then following ───────────────
+
+  async runOnce(): Promise<void> {
+    this.#progressed = false;
+    const stopping = () => this.#supervised?.stopping ?? false;
+    while (!stopping()) {
+      const job = this.#queue[0];
+      if (job) {
+        const reader = await this.#openReader();
+        if (this.#needed(job.table, job.partition)) {
+          await this.#recover(job, reader, false);
+          if (this.#needed(job.table, job.partition)) job.table.activate(job.partition);
+        }
+        if (this.#queue[0] === job) this.#queue.shift();
+        this.#progressed = true;
+        this.#unblock(jobKey(job.table, job.partition));
+        continue;
+      }
+      if (this.#follow.size > 0) {
+        const reader = await this.#openReader();
+        for (const followed of this.#follow.values()) {
+          if (this.#queue.length > 0 || stopping()) break;
+          await this.#recover(followed, reader, true);
+        }
+      }
+      if (this.#queue.length > 0) continue;
+      await sleep(this.#parts.clock, this.#follow.size > 0 ? FOLLOW_INTERVAL_MS : 3_600_000, {
+        onAbort: (wake) => (this.#wake = wake),
+      });
+      this.#wake = undefined;
+    }
+  }
+
+  onExit(error: Error | undefined, stopping: boolean): boolean {
+    if (stopping || !error) return !stopping;
+    if (error instanceof StreamAppError && /AUTHORIZATION|TOPIC_MISSING/.test(error.code)) {
+      this.#parts.fail(error);
+      return false;
+    }
+    this.#parts.logger.warn('table recovery failed; retrying', { error });
+    void this.#reader?.close().catch(() => {});
+    this.#reader = undefined;
+    return true;
+  }
+
+  progressed(): boolean {
+    return this.#progressed;
+  }
+
+  // ── internals ────────────────────────────────────────────────────────────
+
+  async #openReader(): Promise<PartitionReader> {
+    this.#reader ??= await this.#parts.transport().reader();
+    return this.#reader;
+  }
+
+  #recover(job: Job, reader: PartitionReader, standby: boolean) {
+    return recoverPartition(job.table, job.partition, {
+      admin: this.#parts.transport().admin,
+      reader,
+      clock: this.#parts.clock,
+      sensors: this.#parts.sensors,
+      logger: this.#parts.logger,
+      standby,
+    });
+  }
+
+  #unblock(key: string): void {
+    const free: TopicPartition[] = [];
+    for (const [tpKey, blocker] of this.#blockers) {
+      blocker.jobs.delete(key);
+      if (blocker.jobs.size === 0) {
+        this.#blockers.delete(tpKey);
+        free.push(blocker.partition);
+      }
+    }
+    this.#parts.conductor.release(free, 'recovery');
+  }
+
+  /** Whether an assigned source partition still needs this table partition. */
+  #needed(table: AnyTable, partition: number): boolean {
+    for (const tp of this.#assigned.values()) {
+      if (tp.partition === partition && this.#sources(table).has(tp.topic)) return true;
+    }
+    return false;
+  }
+
+  /** Agents that write the table: those that name it in `tables`, or every agent when none names any table. */
+  #writers(table: AnyTable): Agent[] {
+    const declared = this.#agents.filter((agent) => agent.tables.length > 0);
+    if (declared.length === 0) return this.#agents;
+    return declared.filter((agent) => agent.tables.includes(table));
+  }
+
+  /** The topics whose partitions carry the table's partitions: its writers' topics, or every subscribed topic. */
+  #sources(table: AnyTable): Set<string> {
+    const declared = this.#agents.some((agent) => agent.tables.length > 0);
+    if (!declared) return new Set(this.#subscription);
+    const writers = this.#writers(table);
+    return new Set(
+      this.#subscription.filter((topic) => this.#parts.topology.readers(topic).some((agent) => writers.includes(agent))),
+    );
+  }
+
+  #mismatch(table: AnyTable, topic: string, count: number, agent?: Agent): CoreError {
+    return new CoreError(
+      'STREAM_APP_ERR_TABLE_PARTITIONS',
+      `${agent ? `agent ${agent.name} reads` : 'an agent wrote from'} topic '${topic}' with ${count} partitions into table '${table.name}' with ${table.partitions}: ` +
+        `a write belongs to the partition of its event, so they must match. Give the table { partitions: ${count} } ` +
+        `(and delete its changelog if it exists), or groupBy() the stream into a topic of ${table.partitions} partitions` +
+        (agent ? `; if ${agent.name} does not write the table, name the tables each agent writes with { tables: [...] }.` : '.'),
+      { details: { table: table.name, topic, expected: table.partitions, actual: count } },
+    );
+  }
+}

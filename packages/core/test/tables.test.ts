@@ -1,0 +1,189 @@
+// Tables over memory, as a user unit-tests a counting agent with the test driver: no Kafka needed.
+// The same behaviour against the real broker is in tables.e2e.test.ts.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, CoreError, type AppOptions, type TableRecoveryProgress } from '@stream-app/core';
+import { MemoryTransport, testApp, type TestDriver } from '@stream-app/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const drivers: TestDriver[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(drivers.splice(0).map((driver) => driver.stop()));
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function stateDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'stream-app-tables-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/** The counting app of the docs: counts orders per account. */
+function countingApp(options: Partial<AppOptions> & { store?: 'memory' | 'lmdb' } = {}) {
+  const { store, ...appOptions } = options;
+  const app = new App({
+    id: 'counter',
+    broker: 'kafka:9093',
+    topicPartitions: 4,
+    logger: { level: 'error', write: () => {} },
+    ...appOptions,
+  });
+  const orders = app.topic<{ account: string }>('orders');
+  const counts = app.table<number>('counts', { default: () => 0, ...(store ? { store } : {}) });
+  app.agent(orders, async (stream) => {
+    for await (const order of stream) counts.set(order.account, counts.get(order.account)! + 1);
+  });
+  return { app, orders, counts };
+}
+
+async function drive(app: App, transport: MemoryTransport): Promise<TestDriver> {
+  const driver = await testApp(app, { transport });
+  drivers.push(driver);
+  return driver;
+}
+
+describe('tables in the test driver', () => {
+  it('counts per key, writes each count to the compacted changelog of its partition, and recovers after a restart', async () => {
+    const transport = new MemoryTransport();
+    const first = countingApp();
+    const driver = await drive(first.app, transport);
+    for (const account of ['a', 'b', 'a', 'c', 'a', 'b']) await driver.put(first.orders, { account }, { key: account });
+    expect(first.counts.get('a')).toBe(3);
+    expect(first.counts.get('b')).toBe(2);
+    expect(first.counts.get('nobody')).toBe(0);
+    expect(first.counts.has('nobody')).toBe(false);
+    expect(new Map(first.counts.entries())).toEqual(new Map([['a', 3], ['b', 2], ['c', 1]]));
+
+    // Every changelog record sits in the partition of the order that caused it.
+    const orders = transport.messages('orders');
+    const partitionOf = new Map(orders.map((m) => [m.key!.toString(), m.partition]));
+    const changelog = transport.messages('counter-counts-changelog');
+    expect(changelog.length).toBeGreaterThan(0);
+    for (const record of changelog) expect(record.partition).toBe(partitionOf.get(record.key!.toString()));
+    expect(transport.topics().get('counter-counts-changelog')).toBe(4);
+
+    await driver.stop();
+    const second = countingApp();
+    const again = await drive(second.app, transport);
+    await again.settle();
+    expect(second.counts.get('a')).toBe(3);
+    await again.put(second.orders, { account: 'a' }, { key: 'a' });
+    expect(second.counts.get('a')).toBe(4);
+  });
+
+  it('coalesces writes to one key within a commit interval into one changelog record', async () => {
+    const transport = new MemoryTransport();
+    const { app, orders, counts } = countingApp();
+    const driver = await drive(app, transport);
+    await Promise.all(
+      Array.from({ length: 50 }, () => app.produce(orders.encode({ value: { account: 'hot' }, key: 'hot' }))),
+    );
+    await driver.settle();
+    expect(counts.get('hot')).toBe(50);
+    expect(transport.messages('counter-counts-changelog').length).toBeLessThan(50);
+  });
+
+  it('refuses a write from outside an agent with a coded error', async () => {
+    const { app, counts } = countingApp();
+    await drive(app, new MemoryTransport());
+    expect(() => counts.set('a', 1)).toThrow(expect.objectContaining({ code: 'STREAM_APP_ERR_TABLE_WRITE' }));
+  });
+
+  it('fails the start when the agent topic has another partition count than the table, before processing anything', async () => {
+    const transport = new MemoryTransport({ topics: { orders: 3 } });
+    const { app, counts } = countingApp();
+    const error = await testApp(app, { transport }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CoreError);
+    expect(error).toMatchObject({ code: 'STREAM_APP_ERR_TABLE_PARTITIONS', details: { expected: 4, actual: 3 } });
+    expect((error as Error).message).toMatch(/partitions: 3/);
+    expect([...counts.keys()]).toEqual([]);
+    expect(transport.committed('counter', 'orders').size).toBe(0);
+  });
+
+  it('fails the start when an existing changelog has another partition count', async () => {
+    const transport = new MemoryTransport({ topics: { 'counter-counts-changelog': 2 } });
+    const { app } = countingApp();
+    await expect(testApp(app, { transport })).rejects.toMatchObject({
+      code: 'STREAM_APP_ERR_TABLE_PARTITIONS',
+      details: { topic: 'counter-counts-changelog', expected: 4, actual: 2 },
+    });
+  });
+
+  it('keeps sets in a SetTable', async () => {
+    const app = new App({ id: 'sets', broker: 'kafka:9093', topicPartitions: 1, logger: { level: 'error' } });
+    const visits = app.topic<{ user: string; page: string }>('visits');
+    const pages = app.setTable<string>('pages');
+    app.agent(visits, async (stream) => {
+      for await (const visit of stream) {
+        if (visit.page.startsWith('-')) pages.discard(visit.user, visit.page.slice(1));
+        else pages.add(visit.user, visit.page);
+      }
+    });
+    const driver = await drive(app, new MemoryTransport());
+    for (const page of ['home', 'cart', 'home', '-cart', 'pay']) await driver.put(visits, { user: 'u', page }, { key: 'u' });
+    expect(pages.members('u')).toEqual(new Set(['home', 'pay']));
+    expect(pages.contains('u', 'cart')).toBe(false);
+  });
+
+  it('serves a global table whole on every worker, ready before its agents start', async () => {
+    const transport = new MemoryTransport();
+    const writer = new App({ id: 'prices', broker: 'kafka:9093', topicPartitions: 4, logger: { level: 'error' } });
+    const updates = writer.topic<{ sku: string; price: number }>('price-updates');
+    const prices = writer.globalTable<number>('prices');
+    writer.agent(updates, async (stream) => {
+      for await (const update of stream) prices.set(update.sku, update.price);
+    });
+    const driver = await drive(writer, transport);
+    for (const [sku, price] of [['x', 1], ['y', 2], ['z', 3]] as const) await driver.put(updates, { sku, price }, { key: sku });
+    await driver.stop();
+
+    // Another worker of the app reads every partition before it consumes anything.
+    const reader = new App({ id: 'prices', broker: 'kafka:9093', topicPartitions: 4, logger: { level: 'error' } });
+    reader.topic('price-updates');
+    const copy = reader.globalTable<number>('prices');
+    await drive(reader, transport);
+    expect(new Map(copy.entries())).toEqual(new Map([['x', 1], ['y', 2], ['z', 3]]));
+    expect(copy.activePartitions).toEqual([0, 1, 2, 3]);
+  });
+
+  it('with the LMDB store, a restart reads only the changelog tail its checkpoint has not seen', async () => {
+    const transport = new MemoryTransport();
+    const dir = stateDir();
+    const first = countingApp({ store: 'lmdb', stateDir: dir });
+    const driver = await drive(first.app, transport);
+    // Ten commit intervals, each writing all 20 keys: ten flushes, about 200 changelog records.
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < 20; i++) {
+        const account = `acct-${i}`;
+        await first.app.produce(first.orders.encode({ value: { account }, key: account }));
+      }
+      await driver.settle();
+    }
+    expect(first.counts.get('acct-7')).toBe(10);
+    await driver.stop();
+    const changelogSize = transport.messages('counter-counts-changelog').length;
+
+    const second = countingApp({ store: 'lmdb', stateDir: dir });
+    const recoveries: TableRecoveryProgress[] = [];
+    second.app.addSensor({ onTableRecovery: (progress) => void recoveries.push(progress) });
+    const again = await drive(second.app, transport);
+    await again.settle();
+    expect(second.counts.get('acct-7')).toBe(10);
+    const replayed = recoveries.filter((p) => p.done).reduce((sum, p) => sum + p.read, 0);
+    // The checkpoint sits at the first record of the last flush of each partition: at most that flush (20 keys) is replayed.
+    expect(changelogSize).toBeGreaterThanOrEqual(150);
+    expect(replayed).toBeLessThanOrEqual(20);
+
+    // Without the store's files the same restart reads the whole changelog.
+    await again.stop();
+    const third = countingApp({ store: 'lmdb', stateDir: stateDir() });
+    const full: TableRecoveryProgress[] = [];
+    third.app.addSensor({ onTableRecovery: (progress) => void full.push(progress) });
+    const fresh = await drive(third.app, transport);
+    await fresh.settle();
+    expect(third.counts.get('acct-7')).toBe(10);
+    expect(full.filter((p) => p.done).reduce((sum, p) => sum + p.read, 0)).toBe(changelogSize);
+  });
+});
