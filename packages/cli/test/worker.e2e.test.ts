@@ -1,66 +1,18 @@
 // `stream-app worker` as a user runs it, on examples/orders/src/app.ts, against the real broker.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { adminKafka, createAdminClient } from '@stream-app/testing';
 import { useTestbed } from '@stream-app/testing/vitest';
 import { describe, expect, it } from 'vitest';
 import { main, type Io } from '../src/index.js';
+import { startWorker as startAppWorker, type Worker } from './helpers/worker-process.js';
 
 const testbed = useTestbed();
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const ORDERS_APP = fileURLToPath(new URL('../../../examples/orders/src/app.ts', import.meta.url));
 const { app: client } = testbed.clients;
 
-interface Worker {
-  process: ChildProcess;
-  output: string[];
-  exited: Promise<number | null>;
-  waitFor(pattern: RegExp, what: string, timeoutMs?: number): Promise<void>;
-}
-
 function startWorker(env: { [name: string]: string }): Worker {
-  const child = spawn(process.execPath, [BIN, 'worker', '-A', ORDERS_APP, '--log-format', 'json'], {
-    env: {
-      ...process.env,
-      KAFKA_BOOTSTRAP: testbed.kafka.bootstrap.oauth,
-      OIDC_TOKEN_ENDPOINT: testbed.identityProvider.tokenEndpoint,
-      OIDC_CLIENT_ID: client.clientId,
-      OIDC_CLIENT_SECRET: client.clientSecret,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  const listeners = new Set<() => void>();
-  const collect = (chunk: Buffer) => {
-    output.push(...chunk.toString().split('\n').filter(Boolean));
-    for (const listener of listeners) listener();
-  };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return {
-    process: child,
-    output,
-    exited,
-    waitFor: (pattern, what, timeoutMs = 60_000) =>
-      new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if (output.some((line) => pattern.test(line))) {
-            listeners.delete(check);
-            clearTimeout(timer);
-            resolve();
-          }
-        };
-        const timer = setTimeout(() => {
-          listeners.delete(check);
-          reject(new Error(`timed out waiting for ${what}; worker output:\n${output.join('\n')}`));
-        }, timeoutMs);
-        listeners.add(check);
-        check();
-      }),
-  };
+  return startAppWorker(testbed, ORDERS_APP, env);
 }
 
 async function committed(groupId: string, topic: string): Promise<number> {

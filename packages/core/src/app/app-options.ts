@@ -43,6 +43,11 @@ export interface AppOptions {
   autoOffsetReset?: 'earliest' | 'latest';
   onPartitionsAssigned?: (partitions: TopicPartition[]) => void | Promise<void>;
   onPartitionsRevoked?: (partitions: TopicPartition[]) => void | Promise<void>;
+  /**
+   * Copies of each table partition kept up to date on other workers (default 0), so that taking a
+   * partition over replays only what the copy had not read yet.
+   */
+  tableStandbyReplicas?: number;
   /** Where persistent (LMDB) tables keep their files: `<stateDir>/<id>/<table>`. Default `./stream-app-state`. */
   stateDir?: string;
   logger?: Logger | LoggerOptions;
@@ -66,6 +71,7 @@ export interface ResolvedAppOptions {
   shutdownTimeoutMs: number;
   autoOffsetReset: 'earliest' | 'latest';
   stateDir: string;
+  tableStandbyReplicas: number;
 }
 
 function invalid(message: string): CoreError {
@@ -76,6 +82,13 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < 1)
     throw invalid(`App option ${name} must be a positive integer, got ${String(value)}`);
+  return value;
+}
+
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 0)
+    throw invalid(`App option ${name} must be a whole number (0 or more), got ${String(value)}`);
   return value;
 }
 
@@ -136,5 +149,6 @@ export function resolveAppOptions(options: AppOptions): ResolvedAppOptions {
     shutdownTimeoutMs: positive('shutdownTimeoutMs', options.shutdownTimeoutMs, 30_000),
     autoOffsetReset: oneOf('autoOffsetReset', options.autoOffsetReset, ['earliest', 'latest'], 'earliest'),
     stateDir: resolve(options.stateDir ?? 'stream-app-state'),
+    tableStandbyReplicas: nonNegative('tableStandbyReplicas', options.tableStandbyReplicas, 0),
   };
 }

@@ -1,0 +1,473 @@
+// What a table costs an agent, and how fast a table partition is recovered, against the real broker
+// and identity provider, over the OAUTHBEARER listener, as the same OAuth client (TESTBED_CLIENTS.app).
+//
+// Throughput, three sides, rounds interleaved (the order rotates each round), medians reported:
+// - stateless: one agent decodes a small JSON order ({account, amount}) and does nothing with it;
+// - memory:    the same agent counts orders per account into a table with the memory store;
+// - lmdb:      the same with the LMDB store, in a fresh temporary stateDir (removed afterwards).
+// Each run reads its own freshly filled topic of 4 partitions (10 000 accounts, keyed by account) as a
+// fresh app id (consumer group). The measure: from `app.start()` to the group having committed the
+// offsets of all N records (a commit flushes the table's writes to its changelog and store first, so
+// at that point every count is in the changelog and the store). Connecting and joining the group are
+// inside the measure, as they are for a worker; the time to the first record is printed apart.
+// The stateful sides are reported as a ratio of the stateless one, paired per round.
+//
+// Recovery: 1 000 000 records (100 000 accounts) written straight into `<appId>-counts-changelog`
+// (4 partitions, compact), then an app with that table (LMDB, empty stateDir) and an agent on an
+// empty topic is started: the measure runs from `app.start()` until `stats().recovering` is 0 and
+// all 4 partitions reported `done`. Then the app is stopped and started again on the same stateDir:
+// that recovery starts from the store's checkpoints and should read (almost) nothing.
+//
+// Peak RSS: this process's RSS (the broker is a separate JVM), sampled every 50 ms during each run.
+// A Node process rarely gives memory back, so the growth over the run's start is printed too.
+//
+// With the defaults the whole bench takes about 4 minutes on a 2-core machine (broker start included).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, createLogger, type TableRecoveryProgress } from '@stream-app/core';
+import type { OAuthCredentials } from '@stream-app/credentials';
+import {
+  adminKafka,
+  createAdminClient,
+  startTestbed,
+  TESTBED_CLIENTS,
+  testbedCredentials,
+  type Testbed,
+} from '@stream-app/testing';
+
+const RECORDS = Number(process.env.BENCH_TABLE_RECORDS ?? 200_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const RECOVERY_RECORDS = Number(process.env.BENCH_RECOVERY_RECORDS ?? 1_000_000);
+const PARTITIONS = 4;
+const KEYS = 10_000;
+const RECOVERY_KEYS = 100_000;
+const RUN_TIMEOUT_MS = 5 * 60_000;
+const DEAD_LETTERS = 'bench-tables-dead-letters';
+
+const SIDES = ['stateless', 'memory', 'lmdb'] as const;
+type Side = (typeof SIDES)[number];
+
+interface Order {
+  account: string;
+  amount: number;
+}
+
+// ── measuring ────────────────────────────────────────────────────────────────
+
+/** This process's RSS, sampled while a run lasts. */
+class RssSampler {
+  readonly startBytes = process.memoryUsage.rss();
+  #peak = this.startBytes;
+  readonly #timer = setInterval(() => this.sample(), 50);
+
+  sample(): void {
+    this.#peak = Math.max(this.#peak, process.memoryUsage.rss());
+  }
+
+  /** The peak, and its growth over the start, in bytes. */
+  stop(): { peak: number; growth: number } {
+    clearInterval(this.#timer);
+    this.sample();
+    return { peak: this.#peak, growth: this.#peak - this.startBytes };
+  }
+}
+
+const seconds = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
+
+function deadline<T>(what: string): { promise: Promise<T>; clear: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<T>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${RUN_TIMEOUT_MS} ms`)), RUN_TIMEOUT_MS);
+  });
+  return { promise, clear: () => clearTimeout(timer) };
+}
+
+/** Resolves once `check` holds (polled every 10 ms), or rejects with the first of `failures`. */
+async function until(check: () => boolean, ...failures: Array<Promise<never>>): Promise<void> {
+  let stop = false;
+  const polled = (async () => {
+    while (!check() && !stop) await new Promise((resolve) => setTimeout(resolve, 10));
+  })();
+  try {
+    await Promise.race([polled, ...failures]);
+  } finally {
+    stop = true;
+  }
+}
+
+function credentialsFor(testbed: Testbed): OAuthCredentials {
+  return testbedCredentials(testbed.identityProvider, TESTBED_CLIENTS.app);
+}
+
+function tempStateDir(): string {
+  return mkdtempSync(join(tmpdir(), 'stream-app-bench-tables-'));
+}
+
+// ── the throughput runs ──────────────────────────────────────────────────────
+
+interface Run {
+  /** Records per second, `app.start()` to every offset committed. */
+  rate: number;
+  seconds: number;
+  /** `app.start()` to the first record in the agent. */
+  firstRecordSeconds: number;
+  rss: { peak: number; growth: number };
+}
+
+async function runSide(testbed: Testbed, side: Side, topic: string, id: string, records: number): Promise<Run> {
+  const stateDir = side === 'lmdb' ? tempStateDir() : undefined;
+  const app = new App({
+    id,
+    broker: testbed.kafka.bootstrap.oauth,
+    credentials: credentialsFor(testbed),
+    topicPartitions: PARTITIONS,
+    deadLetterTopic: DEAD_LETTERS,
+    logger: createLogger({ level: 'warn' }),
+    ...(stateDir ? { stateDir } : {}),
+  });
+  const orders = app.topic<Order>(topic);
+  let firstRecord: bigint | undefined;
+  if (side === 'stateless') {
+    app.agent(orders, async (stream) => {
+      for await (const order of stream) {
+        firstRecord ??= process.hrtime.bigint();
+        void order;
+      }
+    });
+  }
+  const counts =
+    side === 'stateless' ? undefined : app.table<number>('counts', { default: () => 0, store: side });
+  if (counts) {
+    app.agent(orders, async (stream) => {
+      for await (const order of stream) {
+        firstRecord ??= process.hrtime.bigint();
+        counts.set(order.account, counts.get(order.account)! + 1);
+      }
+    });
+  }
+  const committed = new Map<number, number>();
+  app.on('committed', (offsets) => {
+    for (const { topic: name, partition, offset } of offsets) if (name === topic) committed.set(partition, offset);
+  });
+  // The topic is fresh and holds exactly `records`, so the committed offsets add up to `records` at the end.
+  const committedAll = () => [...committed.values()].reduce((sum, offset) => sum + offset, 0) >= records;
+  const failed = new Promise<never>((_, reject) => app.once('failed', reject));
+  failed.catch(() => {});
+  const timeout = deadline<never>(`${side} run`);
+  const rss = new RssSampler();
+  try {
+    const started = process.hrtime.bigint();
+    await Promise.race([app.start(), failed, timeout.promise]);
+    await until(() => app.stats().received >= records, failed, timeout.promise);
+    // app.commit() flushes the tables and every send before it commits.
+    while (!committedAll()) {
+      await Promise.race([app.commit(), failed, timeout.promise]);
+      if (!committedAll()) await new Promise((resolve) => setImmediate(resolve));
+    }
+    const elapsed = seconds(started);
+    const run: Run = {
+      rate: records / elapsed,
+      seconds: elapsed,
+      firstRecordSeconds: firstRecord === undefined ? NaN : Number(firstRecord - started) / 1e9,
+      rss: rss.stop(),
+    };
+    // Outside the measure: every record was handled, and counted exactly once.
+    const stats = app.stats();
+    if (stats.received !== records || stats.deadLettered > 0 || stats.skipped > 0) {
+      throw new Error(
+        `${side}: received ${stats.received} of ${records}, ${stats.deadLettered} dead-lettered, ${stats.skipped} skipped`,
+      );
+    }
+    if (counts) {
+      let keys = 0;
+      let total = 0;
+      for (const value of counts.values()) {
+        keys += 1;
+        total += value;
+      }
+      const expectedKeys = Math.min(KEYS, records);
+      if (keys !== expectedKeys || total !== records) {
+        throw new Error(`${side}: the table holds ${keys} keys counting ${total}, not ${expectedKeys} keys counting ${records}`);
+      }
+    }
+    return run;
+  } finally {
+    rss.stop();
+    timeout.clear();
+    await app.stop();
+    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+// ── the recovery runs ────────────────────────────────────────────────────────
+
+interface Recovery {
+  /** Records the recoveries read, over every partition. */
+  read: number;
+  /** `app.start()` to `recovering === 0` and every partition done. */
+  seconds: number;
+  /** The first partitions assigned to the last partition done: the recovery alone. */
+  recoverySeconds: number;
+  rss: { peak: number; growth: number };
+}
+
+async function recover(testbed: Testbed, id: string, source: string, stateDir: string): Promise<Recovery> {
+  const app = new App({
+    id,
+    broker: testbed.kafka.bootstrap.oauth,
+    credentials: credentialsFor(testbed),
+    topicPartitions: PARTITIONS,
+    deadLetterTopic: DEAD_LETTERS,
+    logger: createLogger({ level: 'warn' }),
+    stateDir,
+  });
+  const counts = app.table<number>('counts', { default: () => 0, store: 'lmdb' });
+  app.agent(app.topic<Order>(source), async (stream) => {
+    for await (const order of stream) counts.set(order.account, counts.get(order.account)! + 1);
+  });
+  const done = new Map<number, TableRecoveryProgress>();
+  app.addSensor({
+    onTableRecovery: (progress) => {
+      if (progress.done && !progress.standby) done.set(progress.partition, progress);
+    },
+  });
+  let assigned: bigint | undefined;
+  app.once('partitions-assigned', () => (assigned = process.hrtime.bigint()));
+  const failed = new Promise<never>((_, reject) => app.once('failed', reject));
+  failed.catch(() => {});
+  const timeout = deadline<never>('recovery');
+  const rss = new RssSampler();
+  try {
+    const started = process.hrtime.bigint();
+    await Promise.race([app.start(), failed, timeout.promise]);
+    await until(() => done.size === PARTITIONS && app.stats().recovering === 0, failed, timeout.promise);
+    const finished = process.hrtime.bigint();
+    const result: Recovery = {
+      read: [...done.values()].reduce((sum, progress) => sum + progress.read, 0),
+      seconds: Number(finished - started) / 1e9,
+      recoverySeconds: assigned === undefined ? NaN : Number(finished - assigned) / 1e9,
+      rss: rss.stop(),
+    };
+    // Outside the measure: the table holds the last value written for every key.
+    const expectedKeys = Math.min(RECOVERY_KEYS, RECOVERY_RECORDS);
+    const keys = counts.size;
+    const last = (key: number) => Math.floor((RECOVERY_RECORDS - 1 - key) / RECOVERY_KEYS) + 1;
+    for (const key of [0, expectedKeys - 1]) {
+      if (counts.get(`acct-${key}`) !== last(key)) {
+        throw new Error(`after recovery acct-${key} is ${counts.get(`acct-${key}`)}, not ${last(key)}`);
+      }
+    }
+    if (keys !== expectedKeys) throw new Error(`after recovery the table holds ${keys} keys, not ${expectedKeys}`);
+    return result;
+  } finally {
+    rss.stop();
+    timeout.clear();
+    await app.stop();
+  }
+}
+
+// ── the data ─────────────────────────────────────────────────────────────────
+
+async function createTopics(
+  testbed: Testbed,
+  topics: Array<{ topic: string; config?: { [name: string]: string } }>,
+): Promise<void> {
+  const admin = createAdminClient(testbed.kafka);
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: topics.map(({ topic, config }) => ({
+        topic,
+        numPartitions: PARTITIONS,
+        ...(config
+          ? { configEntries: Object.entries(config).map(([name, value]) => ({ name, value })) }
+          : {}),
+      })),
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Writes `count` messages as the admin on the PLAIN listener (fast, and not what is measured): big batches, 20 in flight. */
+async function produce(
+  testbed: Testbed,
+  topic: string,
+  count: number,
+  message: (i: number) => { key: Buffer | string; value: Buffer | string },
+): Promise<void> {
+  const producer = adminKafka(testbed.kafka).producer();
+  await producer.connect();
+  try {
+    const inFlight: Array<Promise<unknown>> = [];
+    for (let start = 0; start < count; start += 5000) {
+      const messages = [];
+      for (let i = start; i < Math.min(start + 5000, count); i += 1) messages.push(message(i));
+      inFlight.push(producer.send({ topic, messages }));
+      if (inFlight.length >= 20) await inFlight.shift();
+    }
+    await Promise.all(inFlight);
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+const order = (i: number) => {
+  const account = `acct-${i % KEYS}`;
+  return { key: account, value: JSON.stringify({ account, amount: 1 + (i % 1000) / 100 }) };
+};
+
+/** A changelog record as a table writes it: the key's string bytes, the count as JSON. */
+const changelogRecord = (i: number) => ({
+  key: Buffer.from(`acct-${i % RECOVERY_KEYS}`),
+  value: Buffer.from(JSON.stringify(Math.floor(i / RECOVERY_KEYS) + 1)),
+});
+
+// ── the run ──────────────────────────────────────────────────────────────────
+
+const rate = (value: number) => Math.round(value).toLocaleString('en');
+const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+function printTable(table: string[][], leftColumns: number): void {
+  const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
+  const line = (row: string[]) =>
+    row
+      .map((cell, column) =>
+        column < leftColumns ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!),
+      )
+      .join('  ');
+  process.stdout.write(`\n${table.map(line).join('\n')}\n`);
+}
+
+async function main() {
+  process.stdout.write(
+    `tables: ${RECORDS.toLocaleString('en')} orders on ${PARTITIONS} partitions, ${KEYS.toLocaleString('en')} accounts, ` +
+      `stateless vs memory table vs LMDB table, ${ROUNDS} rounds, interleaved; ` +
+      `recovery of ${RECOVERY_RECORDS.toLocaleString('en')} changelog records\n`,
+  );
+  const testbed = await startTestbed({ onProgress: (m) => process.stdout.write(`  › ${m}\n`) });
+  const stateDirs: string[] = [];
+  try {
+    const tags = ['warm-up', ...Array.from({ length: ROUNDS }, (_, i) => `round-${i + 1}`)];
+    const topic = (side: Side, tag: string) => `bench-tables-orders-${side}-${tag}`;
+    const run = async (side: Side, tag: string, records: number): Promise<Run> => {
+      await createTopics(testbed, [{ topic: topic(side, tag) }]);
+      await produce(testbed, topic(side, tag), records, order);
+      return runSide(testbed, side, topic(side, tag), `bench-tables-${side}-${tag}`, records);
+    };
+    await createTopics(testbed, [{ topic: DEAD_LETTERS }]);
+    // Warm-up, not reported, on a quarter of the records: JIT, the LMDB native module, the broker's caches.
+    for (const side of SIDES) await run(side, tags[0]!, Math.ceil(RECORDS / 4));
+    process.stdout.write(`  › warmed up\n`);
+
+    const rounds: Array<{ first: Side; runs: { [side in Side]: Run } }> = [];
+    for (let round = 1; round <= ROUNDS; round += 1) {
+      const sequence = SIDES.map((_, i) => SIDES[(i + round - 1) % SIDES.length]!);
+      const runs = {} as { [side in Side]: Run };
+      for (const side of sequence) {
+        const result = (runs[side] = await run(side, tags[round]!, RECORDS));
+        process.stdout.write(
+          `  round ${round} ${side.padEnd(9)} ${rate(result.rate).padStart(7)} msg/s ` +
+            `(${result.seconds.toFixed(2)} s, first record after ${result.firstRecordSeconds.toFixed(2)} s), ` +
+            `peak RSS ${mb(result.rss.peak)} MB (+${mb(result.rss.growth)})\n`,
+        );
+      }
+      rounds.push({ first: sequence[0]!, runs });
+    }
+
+    // Recovery: the changelog filled straight, then two starts on one stateDir.
+    const id = 'bench-tables-recovery';
+    const changelog = `${id}-counts-changelog`;
+    const source = 'bench-tables-recovery-orders';
+    await createTopics(testbed, [{ topic: changelog, config: { 'cleanup.policy': 'compact' } }, { topic: source }]);
+    const filling = process.hrtime.bigint();
+    await produce(testbed, changelog, RECOVERY_RECORDS, changelogRecord);
+    process.stdout.write(
+      `  › ${changelog} filled with ${RECOVERY_RECORDS.toLocaleString('en')} records in ${seconds(filling).toFixed(1)} s\n`,
+    );
+    const stateDir = tempStateDir();
+    stateDirs.push(stateDir);
+    const recoveries: Array<{ phase: string; result: Recovery }> = [];
+    for (const phase of ['from empty', 'from checkpoint']) {
+      const result = await recover(testbed, id, source, stateDir);
+      recoveries.push({ phase, result });
+      process.stdout.write(
+        `  recovery ${phase.padEnd(15)} ${result.read.toLocaleString('en')} records read in ${result.seconds.toFixed(2)} s ` +
+          `(${rate(result.read / result.seconds)} records/s; ${result.recoverySeconds.toFixed(2)} s after assignment), ` +
+          `peak RSS ${mb(result.rss.peak)} MB (+${mb(result.rss.growth)})\n`,
+      );
+    }
+
+    // ── results ──
+    const ratios = (side: Side) => rounds.map(({ runs }) => runs[side].rate / runs.stateless.rate);
+    printTable(
+      [
+        ['round', 'first', 'stateless msg/s', 'memory msg/s', 'memory/stateless', 'lmdb msg/s', 'lmdb/stateless'],
+        ...rounds.map(({ first, runs }, index) => [
+          String(index + 1),
+          first,
+          rate(runs.stateless.rate),
+          rate(runs.memory.rate),
+          ratios('memory')[index]!.toFixed(3),
+          rate(runs.lmdb.rate),
+          ratios('lmdb')[index]!.toFixed(3),
+        ]),
+        [
+          'median',
+          '',
+          rate(median(rounds.map(({ runs }) => runs.stateless.rate))),
+          rate(median(rounds.map(({ runs }) => runs.memory.rate))),
+          median(ratios('memory')).toFixed(3),
+          rate(median(rounds.map(({ runs }) => runs.lmdb.rate))),
+          median(ratios('lmdb')).toFixed(3),
+        ],
+      ],
+      2,
+    );
+    printTable(
+      [
+        ['recovery', 'records read', 'seconds', 'records/s', 'after assignment s', 'records/s after assignment'],
+        ...recoveries.map(({ phase, result }) => [
+          phase,
+          result.read.toLocaleString('en'),
+          result.seconds.toFixed(2),
+          rate(result.read / result.seconds),
+          result.recoverySeconds.toFixed(2),
+          rate(result.read / result.recoverySeconds),
+        ]),
+      ],
+      1,
+    );
+    const peak = (side: Side) => Math.max(...rounds.map(({ runs }) => runs[side].rss.peak));
+    const growth = (side: Side) => Math.max(...rounds.map(({ runs }) => runs[side].rss.growth));
+    printTable(
+      [
+        ['phase', 'peak RSS MB', 'growth over its start MB'],
+        ...SIDES.map((side) => [`${side} (max of ${ROUNDS} rounds)`, mb(peak(side)), mb(growth(side))]),
+        ...recoveries.map(({ phase, result }) => [`recovery ${phase}`, mb(result.rss.peak), mb(result.rss.growth)]),
+        ['whole process (resourceUsage().maxRSS)', mb(process.resourceUsage().maxRSS * 1024), ''],
+      ],
+      1,
+    );
+    process.stdout.write(
+      `\nmedian of ${ROUNDS} paired rounds: memory table ${median(ratios('memory')).toFixed(3)} of stateless, ` +
+        `LMDB table ${median(ratios('lmdb')).toFixed(3)} of stateless; recovery from empty ` +
+        `${rate(recoveries[0]!.result.read / recoveries[0]!.result.seconds)} records/s, from checkpoint ` +
+        `${recoveries[1]!.result.read.toLocaleString('en')} records read in ${recoveries[1]!.result.seconds.toFixed(2)} s\n`,
+    );
+  } finally {
+    await testbed.stop();
+    for (const dir of stateDirs) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,59 @@
+// A `stream-app worker` child process as a user starts it, with its output collected.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { TestbedInfo } from '@stream-app/testing';
+
+const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+
+export interface Worker {
+  process: ChildProcess;
+  output: string[];
+  exited: Promise<number | null>;
+  waitFor(pattern: RegExp, what: string, timeoutMs?: number): Promise<void>;
+}
+
+/** Starts `stream-app worker -A <app>` with the testbed's broker and the test app client in its environment. */
+export function startWorker(testbed: TestbedInfo, app: string, env: { [name: string]: string }): Worker {
+  const client = testbed.clients.app;
+  const child = spawn(process.execPath, [BIN, 'worker', '-A', app, '--log-format', 'json'], {
+    env: {
+      ...process.env,
+      KAFKA_BOOTSTRAP: testbed.kafka.bootstrap.oauth,
+      OIDC_TOKEN_ENDPOINT: testbed.identityProvider.tokenEndpoint,
+      OIDC_CLIENT_ID: client.clientId,
+      OIDC_CLIENT_SECRET: client.clientSecret,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const listeners = new Set<() => void>();
+  const collect = (chunk: Buffer) => {
+    output.push(...chunk.toString().split('\n').filter(Boolean));
+    for (const listener of listeners) listener();
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    process: child,
+    output,
+    exited,
+    waitFor: (pattern, what, timeoutMs = 60_000) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (output.some((line) => pattern.test(line))) {
+            listeners.delete(check);
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`timed out waiting for ${what}; worker output:\n${output.join('\n')}`));
+        }, timeoutMs);
+        listeners.add(check);
+        check();
+      }),
+  };
+}
