@@ -141,6 +141,11 @@ describe('tables across workers', () => {
     await waitUntil(async () => (await committed(id, topic)) === total, 'every order committed', 180_000).catch(
       async (error: Error) => {
         const tail = (worker: Worker) => worker.output.slice(-15).join('\n');
+        if (process.env.STREAM_APP_TEST_DUMP) {
+          const { writeFileSync } = await import('node:fs');
+          for (const [name, worker] of Object.entries({ a, b, again })) writeFileSync(`${process.env.STREAM_APP_TEST_DUMP}/${name}.log`, worker.output.join('\n'));
+          writeFileSync(`${process.env.STREAM_APP_TEST_DUMP}/offsets.json`, JSON.stringify(await transport!.admin.groupOffsets(id, [topic])));
+        }
         throw new Error(
           `${error.message}: ${await committed(id, topic)} of ${total} committed\nworker b:\n${tail(b)}\nrestarted worker:\n${tail(again)}`,
         );
@@ -170,4 +175,63 @@ describe('tables across workers', () => {
     }
     expect(below, 'counts below the truth (at least once allows only more)').toEqual([]);
   }, 400_000);
+
+  it('a standby copy lets the survivor take over a killed owner\'s partitions replaying only the standby\'s lag', async () => {
+    const id = `standby-${randomUUID().slice(0, 8)}`;
+    const topic = `orders-${randomUUID().slice(0, 8)}`;
+    const env = { COUNTER_APP_ID: id, COUNTER_TOPIC: topic, COUNTER_STANDBYS: '1' };
+    const total = 40_000;
+    await withAdmin((admin) => admin.createTopics({ topics: [{ topic, numPartitions: 4 }] }));
+    const launch = () => {
+      const worker = startWorker(testbed, COUNTER_APP, { ...env, COUNTER_STATE_DIR: tempDir('standby-state-') });
+      workers.push(worker);
+      return worker;
+    };
+    const owner = launch();
+    await owner.waitFor(/^ready in/, 'the first worker');
+    const survivor = launch();
+    await survivor.waitFor(/^ready in/, 'the second worker');
+    const producer = adminKafka(testbed.kafka).producer();
+    await producer.connect();
+    for (let start = 0; start < total; start += 10_000) {
+      await producer.send({
+        topic,
+        messages: Array.from({ length: 10_000 }, (_, i) => {
+          const account = `acct-${(start + i) % 1000}`;
+          return { key: account, value: JSON.stringify({ account }) };
+        }),
+      });
+    }
+    await producer.disconnect();
+    await waitUntil(async () => (await committed(id, topic)) === total, 'every order committed', 120_000);
+    await survivor.waitFor(/keeping a standby copy/, 'the survivor to keep a standby copy', 30_000);
+    // Two follow passes: the standby has read what the owner flushed.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const changelog = await withAdmin((admin) => admin.fetchTopicOffsets(`${id}-counts-changelog`));
+
+    const seenBefore = survivor.output.length;
+    owner.process.kill('SIGKILL');
+    await owner.exited;
+    const recovered = () =>
+      survivor.output
+        .slice(seenBefore)
+        .flatMap((line) => {
+          try {
+            return [JSON.parse(line) as { msg?: string; partition?: number; records?: number }];
+          } catch {
+            return []; // the banner and other plain lines
+          }
+        })
+        .filter((entry) => entry.msg === 'table partition recovered');
+    // The broker notices the dead owner after its session timeout (10 s).
+    await waitUntil(() => recovered().length >= 1, 'the survivor to take partitions over', 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    for (const { partition, records } of recovered()) {
+      const high = Number(changelog.find((end) => end.partition === partition)!.high);
+      expect(high, `changelog partition ${partition}`).toBeGreaterThan(500);
+      expect(records, `records replayed for partition ${partition} of ${high}`).toBeLessThan(50);
+    }
+    survivor.process.kill('SIGTERM');
+    expect(await survivor.exited).toBe(0);
+  }, 300_000);
 });

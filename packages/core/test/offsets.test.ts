@@ -50,6 +50,19 @@ describe('OffsetTracker', () => {
   });
 });
 
+describe('OffsetTracker after a rebalance', () => {
+  it('offers every offset again, so that a commit the client reported done but the broker never stored is made again', () => {
+    const tracker = new OffsetTracker();
+    const partition = tracker.partition('orders', 3);
+    partition.release(partition.track(9, 1));
+    expect(tracker.uncommitted()).toEqual([{ topic: 'orders', partition: 3, offset: 10 }]);
+    tracker.markCommitted(tracker.uncommitted());
+    expect(tracker.uncommitted()).toEqual([]);
+    tracker.recommitAll();
+    expect(tracker.uncommitted()).toEqual([{ topic: 'orders', partition: 3, offset: 10 }]);
+  });
+});
+
 describe('App options', () => {
   const refuse = (options: object) => {
     try {

@@ -85,6 +85,27 @@ describe('tables in the test driver', () => {
     expect(transport.messages('counter-counts-changelog').length).toBeLessThan(50);
   });
 
+  it('reads a key deleted in this commit interval as the default, not undefined', async () => {
+    const app = new App({ id: 'del', broker: 'kafka:9093', topicPartitions: 1, logger: { level: 'error' } });
+    const events = app.topic<{ account: string; reset?: boolean }>('events');
+    const counts = app.table<number>('counts', { default: () => 0 });
+    app.agent(events, async (stream) => {
+      for await (const event of stream) {
+        if (event.reset) counts.delete(event.account);
+        else counts.set(event.account, counts.get(event.account)! + 1);
+      }
+    });
+    const transport = new MemoryTransport();
+    const driver = await drive(app, transport);
+    await Promise.all(
+      [{ account: 'a' }, { account: 'a', reset: true }, { account: 'a' }].map((value) =>
+        app.produce(events.encode({ value, key: 'a' })),
+      ),
+    );
+    await driver.settle();
+    expect(counts.get('a')).toBe(1);
+  });
+
   it('refuses a write from outside an agent with a coded error', async () => {
     const { app, counts } = countingApp();
     await drive(app, new MemoryTransport());

@@ -15,7 +15,7 @@ export interface Worker {
 /** Starts `stream-app worker -A <app>` with the testbed's broker and the test app client in its environment. */
 export function startWorker(testbed: TestbedInfo, app: string, env: { [name: string]: string }): Worker {
   const client = testbed.clients.app;
-  const child = spawn(process.execPath, [BIN, 'worker', '-A', app, '--log-format', 'json'], {
+  const child = spawn(process.execPath, [BIN, 'worker', '-A', app, '--log-format', 'json', ...(process.env.STREAM_APP_TEST_WORKER_LOGLEVEL ? ['--loglevel', process.env.STREAM_APP_TEST_WORKER_LOGLEVEL] : [])], {
     env: {
       ...process.env,
       KAFKA_BOOTSTRAP: testbed.kafka.bootstrap.oauth,

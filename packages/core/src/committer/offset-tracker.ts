@@ -87,6 +87,11 @@ export class PartitionOffsets {
   markCommitted(offset: number): void {
     this.#committed = Math.max(offset, this.#committed ?? -1);
   }
+
+  /** Forgets what was committed, so that the next commit sends the offset again. */
+  recommit(): void {
+    this.#committed = undefined;
+  }
 }
 
 export class OffsetTracker {
@@ -121,6 +126,15 @@ export class OffsetTracker {
   markCommitted(offsets: TopicPartitionOffset[]): void {
     for (const { topic, partition, offset } of offsets)
       this.#partitions.get(partitionKey(topic, partition))?.markCommitted(offset);
+  }
+
+  /**
+   * After a rebalance: every partition's offset is committed again at the next commit. A commit made
+   * while the group was rebalancing can be reported done by the client and still not be stored (seen
+   * with a member that joined and died before the rebalance completed); committing again is harmless.
+   */
+  recommitAll(): void {
+    for (const offsets of this.#partitions.values()) offsets.recommit();
   }
 
   outstanding(only?: TopicPartition[]): number {

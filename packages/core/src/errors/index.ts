@@ -25,6 +25,8 @@ export interface CoreErrorDetails {
   STREAM_APP_ERR_TABLE_PARTITIONS: { table: string; topic: string; expected: number; actual: number };
   STREAM_APP_ERR_TABLE_WRITE: { table: string };
   STREAM_APP_ERR_STORE: { table: string; path: string };
+  /** Logged (a warning), never thrown: the recovery starts over from the changelog's earliest offset. */
+  STREAM_APP_ERR_CHECKPOINT_OUT_OF_RANGE: { table: string; partition: number };
 }
 
 export type CoreErrorCode = keyof CoreErrorDetails;

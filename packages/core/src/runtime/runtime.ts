@@ -121,6 +121,8 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
     return (this.#tables ??= new TableManager({
       appId: this.id,
       stateDir: this.options.stateDir,
+      standbyReplicas: this.options.tableStandbyReplicas,
+      clientId: `${this.given.clientConfig?.['client.id'] ?? this.id}-${randomUUID().slice(0, 8)}`,
       get clock() {
         return runtime.clock;
       },
@@ -292,8 +294,10 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
       await this.#declare(this.#specs());
       const topics = this.topology.subscription();
       if (this.scopesEvents) {
-        // Before anything is consumed: a co-partitioning mistake fails the start, and global tables are ready.
+        // Before anything is consumed: a co-partitioning mistake fails the start (before a changelog is
+        // created with the wrong count), and global tables are ready.
         await this.tables.prepare([...this.topology.agents.values()], topics);
+        await this.#declare(this.tables.specs());
         this.committer.beforeCommit(() => this.tables.flush());
         await this.tables.recoverGlobalTables();
       }
@@ -301,6 +305,7 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
         const consumer = await this.transport!.consume(
           {
             groupId: this.id,
+            ...(this.options.tableStandbyReplicas > 0 ? { clientId: this.tables.clientId } : {}),
             topics,
             fromBeginning: this.options.autoOffsetReset === 'earliest',
             ...(this.given.groupInstanceId ? { groupInstanceId: this.given.groupInstanceId } : {}),
@@ -380,6 +385,7 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
 
   async #assign(partitions: TopicPartition[]): Promise<void> {
     this.conductor.assign(partitions);
+    this.committer.offsets.recommitAll();
     this.#tables?.assigned(partitions);
     this.logger.info('partitions assigned', { partitions: describePartitions(partitions) });
     this.sensors.emit('onPartitionsAssigned', partitions);
@@ -414,14 +420,14 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
 
   // ── topics ───────────────────────────────────────────────────────────────
 
+  /** The topics to declare (changelogs are declared by the table manager's turn in start). */
   #specs(): TopicSpec[] {
-    const specs = this.topology.specs({
+    return this.topology.specs({
       name: this.options.deadLetterTopic,
       partitions: this.options.topicPartitions,
       replicas: this.options.topicReplicationFactor,
       config: {},
     });
-    return this.#tables ? [...specs, ...this.#tables.specs()] : specs;
   }
 
   #declare(specs: TopicSpec[]): Promise<void> {

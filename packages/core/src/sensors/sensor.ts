@@ -24,6 +24,8 @@ export interface TableRecoveryProgress {
   done: boolean;
   /** A standby copy was brought up to date, not a partition this worker serves. */
   standby: boolean;
+  /** Why it was read: a partition to serve, a standby copy, or a global table's following. */
+  purpose: 'recovery' | 'standby' | 'global';
 }
 
 /** Why a partition is paused; `manual` when the caller gave no reason. */

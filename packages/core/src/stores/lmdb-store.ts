@@ -28,7 +28,7 @@ export class LmdbStore implements TableStore {
       throw new CoreError(
         'STREAM_APP_ERR_STORE',
         `table ${context.table}: could not open its LMDB store at ${context.path}: ${(error as Error).message}. ` +
-          'Check that the directory is writable and not opened by another worker of a different machine (stateDir).',
+          'Check that the directory is writable; give each worker its own stateDir.',
         { cause: error, details: { table: context.table, path: context.path } },
       );
     }

@@ -15,7 +15,7 @@ export interface StoreContext {
 }
 
 /**
- * Where a table keeps its data, partition by partition, keyed by the table's key id (see `keyId`).
+ * Where a table keeps its data, partition by partition, keyed by the table's key id (`s<string>`, `n<number>`, or `b<base64 of the encoded key>`).
  * `apply` writes a batch and the partition's checkpoint together: the checkpoint is the changelog
  * offset from which a recovery must read to bring this data up to date, and a store never holds
  * data its checkpoint does not cover.

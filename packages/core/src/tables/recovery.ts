@@ -13,20 +13,32 @@ export interface RecoveryResult {
   restarted: boolean;
 }
 
+/** Recovering a partition this worker is to serve, keeping a standby copy, or following a global table. */
+export type RecoveryPurpose = 'recovery' | 'standby' | 'global';
+
 const APPLY_EVERY = 10_000;
 const PROGRESS_EVERY_MS = 2_000;
 
 /**
  * Brings a table partition's store up to date from its changelog: from the store's checkpoint (or
  * the earliest offset) to the high watermark at the start, so that it always finishes, even while
- * the changelog grows. A checkpoint outside the changelog starts over from the earliest offset.
+ * the changelog grows. A checkpoint outside the changelog (deleted records, retention, a recreated
+ * topic) starts over from the earliest offset.
  */
 export async function recoverPartition(
   table: Table<unknown, unknown>,
   partition: number,
-  parts: { admin: AdminPort; reader: PartitionReader; clock: Clock; sensors: Sensors; logger: Logger; standby: boolean },
+  parts: {
+    admin: AdminPort;
+    reader: PartitionReader;
+    clock: Clock;
+    sensors: Sensors;
+    logger: Logger;
+    purpose: RecoveryPurpose;
+  },
 ): Promise<RecoveryResult> {
-  const { admin, reader, clock, sensors, logger, standby } = parts;
+  const { admin, reader, clock, sensors, logger, purpose } = parts;
+  const standby = purpose === 'standby';
   const marks = (await admin.watermarks(table.changelogTopic)).find((m) => m.partition === partition);
   const low = marks?.low ?? 0;
   const high = marks?.high ?? 0;
@@ -34,7 +46,7 @@ export async function recoverPartition(
   let restarted = false;
   if (checkpoint !== undefined && (checkpoint < low || checkpoint > high)) {
     logger.warn(
-      'table checkpoint is outside its changelog (compacted, truncated or recreated); recovering the partition from the earliest offset',
+      'table checkpoint is outside its changelog (records deleted, retention, or the topic recreated); recovering the partition from the earliest offset',
       {
         code: 'STREAM_APP_ERR_CHECKPOINT_OUT_OF_RANGE',
         table: table.name,
@@ -56,8 +68,18 @@ export async function recoverPartition(
   const report = (done: boolean) => {
     const seconds = Math.max((clock.now() - started) / 1000, 0.001);
     const recordsPerSecond = Math.round(read / seconds);
-    sensors.emit('onTableRecovery', { table: table.name, partition, read, total, recordsPerSecond, done, standby });
-    if (standby) return;
+    sensors.emit('onTableRecovery', {
+      table: table.name,
+      partition,
+      read,
+      total,
+      recordsPerSecond,
+      done,
+      standby,
+      purpose,
+    });
+    // Only recoveries are logged: standbys and global tables read their changelogs every second.
+    if (purpose !== 'recovery') return;
     if (done) {
       logger.info('table partition recovered', {
         table: table.name,

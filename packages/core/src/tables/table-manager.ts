@@ -16,7 +16,7 @@ import {
   type TopicSpec,
   type Transport,
 } from '../transport/transport.js';
-import { recoverPartition } from './recovery.js';
+import { recoverPartition, type RecoveryPurpose } from './recovery.js';
 import type { Topology } from '../topology/topology.js';
 import type { Table } from './table.js';
 
@@ -26,6 +26,10 @@ type AnyTable = Table<unknown, unknown>;
 export interface TableManagerParts {
   appId: string;
   stateDir: string;
+  /** Copies of each table partition to keep on other workers. */
+  standbyReplicas: number;
+  /** The group consumer's client.id, by which this worker finds itself among the group's members. */
+  clientId: string;
   clock: Clock;
   sensors: Sensors;
   logger: Logger;
@@ -38,6 +42,8 @@ export interface TableManagerParts {
 
 /** How often a global table (and a standby) reads what its changelog gained. */
 const FOLLOW_INTERVAL_MS = 1_000;
+/** How often standbys are chosen again from the group's assignment (also after each rebalance here). */
+const STANDBY_PLAN_MS = 5_000;
 
 interface Job {
   table: AnyTable;
@@ -65,13 +71,18 @@ export class TableManager implements SupervisedTask {
   readonly #assigned = new Map<string, TopicPartition>();
   readonly #queue: Job[] = [];
   /** For each held source partition, the recoveries it waits for. */
-  readonly #blockers = new Map<string, { partition: TopicPartition; jobs: Set<string> }>();
+  readonly #blockers = new Map<string, { partition: TopicPartition; jobs: Set<Job> }>();
   readonly #follow = new Map<string, Job>();
   #reader: PartitionReader | undefined;
   #supervised: Supervised | undefined;
   #wake: (() => void) | undefined;
+  /** A poke that came while the loop was busy: it looks again instead of sleeping. */
+  #poked = false;
   #progressed = false;
   #agents: Agent[] = [];
+  /** Standby copies this worker keeps, by job key. */
+  readonly #standbys = new Map<string, Job>();
+  #planned = -Infinity;
   #subscription: string[] = [];
 
   constructor(parts: TableManagerParts) {
@@ -87,13 +98,26 @@ export class TableManager implements SupervisedTask {
     this.tables.set(table.name, table);
   }
 
+  get clientId(): string {
+    return this.#parts.clientId;
+  }
+
+  /** Table partitions this worker keeps as standby copies now. */
+  get standbys(): Array<{ table: string; partition: number }> {
+    return [...this.#standbys.values()].map(({ table, partition }) => ({ table: table.name, partition }));
+  }
+
   /** Table partitions waiting for or in recovery. */
   get recovering(): number {
     return this.#queue.length;
   }
 
   makeStore(kind: 'memory' | 'lmdb'): TableStore {
-    if (kind !== 'lmdb') throw new Error(`no store ${kind}`);
+    if (kind !== 'lmdb') {
+      throw new CoreError('STREAM_APP_ERR_INVALID_OPTIONS', `no table store named ${kind}: use 'memory' or 'lmdb'`, {
+        details: { option: 'store' },
+      });
+    }
     return new LmdbStore();
   }
 
@@ -143,7 +167,7 @@ export class TableManager implements SupervisedTask {
     const reader = await this.#openReader();
     for (const table of globals) {
       for (let partition = 0; partition < table.partitions; partition++) {
-        await this.#recover({ table, partition }, reader, false);
+        await this.#recover({ table, partition }, reader, 'recovery');
         table.activate(partition);
         this.#follow.set(jobKey(table, partition), { table, partition });
       }
@@ -174,16 +198,17 @@ export class TableManager implements SupervisedTask {
   assigned(partitions: TopicPartition[]): void {
     const held: TopicPartition[] = [];
     for (const tp of partitions) {
-      const jobs = new Set<string>();
+      const jobs = new Set<Job>();
       for (const table of this.tables.values()) {
         if (table.global || tp.partition >= table.partitions || !this.#sources(table).has(tp.topic)) continue;
         this.#assigned.set(partitionKey(tp.topic, tp.partition), tp);
         if (table.activePartitions.includes(tp.partition)) continue;
-        const key = jobKey(table, tp.partition);
-        jobs.add(key);
-        if (!this.#queue.some((job) => jobKey(job.table, job.partition) === key)) {
-          this.#queue.push({ table, partition: tp.partition });
+        let job = this.#queue.find((queued) => queued.table === table && queued.partition === tp.partition);
+        if (!job) {
+          job = { table, partition: tp.partition };
+          this.#queue.push(job);
         }
+        jobs.add(job);
       }
       if (jobs.size > 0) {
         this.#blockers.set(partitionKey(tp.topic, tp.partition), { partition: tp, jobs });
@@ -191,7 +216,8 @@ export class TableManager implements SupervisedTask {
       }
     }
     this.#parts.conductor.hold(held, 'recovery');
-    if (held.length > 0) this.#wake?.();
+    this.#planned = -Infinity;
+    this.#poke();
   }
 
   /** After the revoked partitions' work is committed: table partitions no assigned source partition needs are let go. */
@@ -209,11 +235,13 @@ export class TableManager implements SupervisedTask {
         if (table.activePartitions.includes(partition)) await table.deactivate(partition);
       }
     }
+    this.#planned = -Infinity;
+    this.#poke();
   }
 
   async close(): Promise<void> {
     const stopped = this.#supervised?.stop();
-    this.#wake?.();
+    this.#poke();
     await stopped;
     this.#supervised = undefined;
     await this.#reader?.close().catch(() => {});
@@ -237,23 +265,35 @@ export class TableManager implements SupervisedTask {
       if (job) {
         const reader = await this.#openReader();
         if (this.#needed(job.table, job.partition)) {
-          await this.#recover(job, reader, false);
-          if (this.#needed(job.table, job.partition)) job.table.activate(job.partition);
+          await this.#recover(job, reader, 'recovery');
+          if (this.#needed(job.table, job.partition)) {
+            job.table.activate(job.partition);
+            this.#standbys.delete(jobKey(job.table, job.partition));
+          }
         }
         if (this.#queue[0] === job) this.#queue.shift();
         this.#progressed = true;
-        this.#unblock(jobKey(job.table, job.partition));
+        this.#unblock(job);
         continue;
       }
-      if (this.#follow.size > 0) {
+      if (this.#parts.standbyReplicas > 0 && this.#parts.clock.now() - this.#planned >= STANDBY_PLAN_MS) {
+        await this.#planStandbys();
+      }
+      const followed = [...this.#follow.values(), ...this.#standbys.values()];
+      if (followed.length > 0) {
         const reader = await this.#openReader();
-        for (const followed of this.#follow.values()) {
+        for (const job of followed) {
           if (this.#queue.length > 0 || stopping()) break;
-          await this.#recover(followed, reader, true);
+          await this.#recover(job, reader, this.#follow.has(jobKey(job.table, job.partition)) ? 'global' : 'standby');
         }
       }
-      if (this.#queue.length > 0) continue;
-      await sleep(this.#parts.clock, this.#follow.size > 0 ? FOLLOW_INTERVAL_MS : 3_600_000, {
+      if (this.#queue.length > 0 || stopping()) continue;
+      if (this.#poked) {
+        this.#poked = false;
+        continue;
+      }
+      const idle = followed.length > 0 ? FOLLOW_INTERVAL_MS : this.#parts.standbyReplicas > 0 ? STANDBY_PLAN_MS : 3_600_000;
+      await sleep(this.#parts.clock, idle, {
         onAbort: (wake) => (this.#wake = wake),
       });
       this.#wake = undefined;
@@ -278,26 +318,79 @@ export class TableManager implements SupervisedTask {
 
   // ── internals ────────────────────────────────────────────────────────────
 
+  #poke(): void {
+    if (this.#wake) this.#wake();
+    else this.#poked = true;
+  }
+
   async #openReader(): Promise<PartitionReader> {
     this.#reader ??= await this.#parts.transport().reader();
     return this.#reader;
   }
 
-  #recover(job: Job, reader: PartitionReader, standby: boolean) {
+  #recover(job: Job, reader: PartitionReader, purpose: RecoveryPurpose) {
     return recoverPartition(job.table, job.partition, {
       admin: this.#parts.transport().admin,
       reader,
       clock: this.#parts.clock,
       sensors: this.#parts.sensors,
       logger: this.#parts.logger,
-      standby,
+      purpose,
     });
   }
 
-  #unblock(key: string): void {
+  /**
+   * Chooses the standby copies this worker keeps. The client's assignors are fixed, so standbys are
+   * derived from the group's current assignment (through the admin port): members sorted by member
+   * id; the owner of a table partition is the member assigned its source partitions; its standbys
+   * are the next `standbyReplicas` members after the owner, wrapping around. Every worker computes
+   * the same plan from the same view, with no coordination of its own.
+   */
+  async #planStandbys(): Promise<void> {
+    this.#planned = this.#parts.clock.now();
+    const members = (await this.#parts.transport().admin.groupMembers(this.#parts.appId)).sort((a, b) =>
+      a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0,
+    );
+    const me = members.findIndex((member) => member.clientId === this.#parts.clientId);
+    const wanted = new Map<string, Job>();
+    if (me >= 0 && members.length > 1) {
+      for (const table of this.tables.values()) {
+        if (table.global) continue;
+        const sources = this.#sources(table);
+        for (let partition = 0; partition < table.partitions; partition++) {
+          const owner = members.findIndex((member) =>
+            member.partitions.some((tp) => tp.partition === partition && sources.has(tp.topic)),
+          );
+          if (owner < 0 || owner === me) continue;
+          const replicas = Math.min(this.#parts.standbyReplicas, members.length - 1);
+          const distance = (me - owner + members.length) % members.length;
+          if (distance >= 1 && distance <= replicas && !table.activePartitions.includes(partition)) {
+            wanted.set(jobKey(table, partition), { table, partition });
+          }
+        }
+      }
+    }
+    for (const [key, job] of this.#standbys) {
+      if (wanted.has(key)) continue;
+      this.#standbys.delete(key);
+      if (!job.table.activePartitions.includes(job.partition)) await job.table.store.release(job.partition);
+    }
+    for (const [key, job] of wanted) {
+      if (!this.#standbys.has(key)) {
+        this.#parts.logger.info('keeping a standby copy of a table partition', {
+          table: job.table.name,
+          partition: job.partition,
+        });
+      }
+      this.#standbys.set(key, job);
+    }
+  }
+
+  /** A recovery ended: the source partitions that waited only for it run again. */
+  #unblock(job: Job): void {
     const free: TopicPartition[] = [];
     for (const [tpKey, blocker] of this.#blockers) {
-      blocker.jobs.delete(key);
+      blocker.jobs.delete(job);
       if (blocker.jobs.size === 0) {
         this.#blockers.delete(tpKey);
         free.push(blocker.partition);
@@ -336,7 +429,7 @@ export class TableManager implements SupervisedTask {
       'STREAM_APP_ERR_TABLE_PARTITIONS',
       `${agent ? `agent ${agent.name} reads` : 'an agent wrote from'} topic '${topic}' with ${count} partitions into table '${table.name}' with ${table.partitions}: ` +
         `a write belongs to the partition of its event, so they must match. Give the table { partitions: ${count} } ` +
-        `(and delete its changelog if it exists), or groupBy() the stream into a topic of ${table.partitions} partitions` +
+        `(and delete its changelog if it exists), or read the stream through() a topic of ${table.partitions} partitions` +
         (agent ? `; if ${agent.name} does not write the table, name the tables each agent writes with { tables: [...] }.` : '.'),
       { details: { table: table.name, topic, expected: table.partitions, actual: count } },
     );

@@ -119,7 +119,8 @@ export class Table<V = unknown, K = string> {
   get(key: K): V | undefined {
     const id = keyId(key, this.keyCodec);
     const found = this.#find(id);
-    if (found !== undefined) return found.value as V | undefined;
+    // A pending delete is found with no value: like a missing key, it reads as the default.
+    if (found !== undefined && found.value !== undefined) return found.value as V;
     return this.options.default?.();
   }
 
@@ -196,7 +197,8 @@ export class Table<V = unknown, K = string> {
       );
     }
     this.#owner.checkWrite(this as Table<unknown, unknown>, event);
-    const partition = event.partition;
+    // A global table need not be co-partitioned: its writes are spread over its own partitions.
+    const partition = this.global ? event.partition % this.partitions : event.partition;
     let writes = this.#pending.get(partition);
     if (!writes) {
       writes = new Map();
@@ -244,10 +246,6 @@ export class Table<V = unknown, K = string> {
     this.#active.delete(partition);
     this.#pending.delete(partition);
     await this.store.release(partition);
-  }
-
-  get hasPendingWrites(): boolean {
-    return this.#pending.size > 0;
   }
 
   /**

@@ -3,7 +3,7 @@ import { CoreError, StreamAppError } from '../errors/index.js';
 import { connectClient, explainKafkaError, type KafkaDiagnostics } from '../kafka/kafka-diagnostics.js';
 import type { KafkaTransportOptions } from './kafka-config.js';
 import { KafkaPartitionReader } from './kafka-partition-reader.js';
-import type { AdminPort, PartitionWatermarks, TopicPartitionOffset, TopicSpec } from './transport.js';
+import type { AdminPort, GroupMember, PartitionWatermarks, TopicPartitionOffset, TopicSpec } from './transport.js';
 
 const TOPIC_ALREADY_EXISTS = 36;
 
@@ -109,6 +109,16 @@ export class KafkaAdmin implements AdminPort {
     } finally {
       await reader.close();
     }
+  }
+
+  async groupMembers(groupId: string): Promise<GroupMember[]> {
+    const admin = await this.#admin();
+    const { groups } = await admin.describeGroups([groupId]);
+    return (groups[0]?.members ?? []).map((member) => ({
+      memberId: member.memberId,
+      clientId: member.clientId,
+      partitions: (member.assignment?.topicPartitions ?? []).map(({ topic, partition }) => ({ topic, partition })),
+    }));
   }
 
   async close(): Promise<void> {

@@ -45,6 +45,7 @@ export class KafkaConsumer implements Consumer {
       kafkaJS: { groupId: options.groupId, fromBeginning: options.fromBeginning, autoCommit: false },
       'partition.assignment.strategy': 'cooperative-sticky',
       ...(options.groupInstanceId ? { 'group.instance.id': options.groupInstanceId } : {}),
+      ...(options.clientId ? { 'client.id': options.clientId } : {}),
       ...(options.sessionTimeoutMs ? { 'session.timeout.ms': options.sessionTimeoutMs } : {}),
       rebalance_cb: async (
         error: { code: number },

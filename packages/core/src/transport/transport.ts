@@ -58,6 +58,8 @@ export interface ConsumerHandlers {
 
 export interface ConsumerOptions {
   groupId: string;
+  /** The consumer's `client.id`: how this worker finds itself among the group's members. */
+  clientId?: string;
   topics: string[];
   /** Static membership (`group.instance.id`): a restart within the session timeout keeps its partitions. */
   groupInstanceId?: string;
@@ -75,6 +77,14 @@ export interface AdminPort {
   watermarks(topic: string): Promise<PartitionWatermarks[]>;
   /** A consumer group's committed offsets (partitions it never committed are absent). */
   groupOffsets(groupId: string, topics: string[]): Promise<TopicPartitionOffset[]>;
+  /** A consumer group's members and what each is assigned now (empty while it rebalances or has none). */
+  groupMembers(groupId: string): Promise<GroupMember[]>;
+}
+
+export interface GroupMember {
+  memberId: string;
+  clientId: string;
+  partitions: TopicPartition[];
 }
 
 /**

@@ -124,6 +124,15 @@ export class MemoryTransport implements Transport {
     },
     watermarks: async (topic) =>
       (this.#topics.get(topic) ?? []).map((log, partition) => ({ partition, low: 0, high: log.length })),
+    // Every consumer gets every partition here (no balancing): each is a member holding them all.
+    groupMembers: async (groupId) =>
+      [...this.#subscriptions]
+        .filter((subscription) => subscription.options.groupId === groupId && !subscription.stopped)
+        .map((subscription, index) => ({
+          memberId: `member-${index}`,
+          clientId: subscription.options.clientId ?? '',
+          partitions: [...subscription.assigned.values()].map(({ topic, partition }) => ({ topic, partition })),
+        })),
     groupOffsets: async (groupId, topics) =>
       topics.flatMap((topic) =>
         [...this.committed(groupId, topic)].map(([partition, offset]) => ({ topic, partition, offset })),
