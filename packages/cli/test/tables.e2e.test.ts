@@ -1,5 +1,5 @@
 // Tables across worker processes against the real broker: a kill -9 mid-stream loses no count.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -141,10 +141,15 @@ describe('tables across workers', () => {
     await waitUntil(async () => (await committed(id, topic)) === total, 'every order committed', 180_000).catch(
       async (error: Error) => {
         const tail = (worker: Worker) => worker.output.slice(-15).join('\n');
+        // STREAM_APP_TEST_DUMP=<dir> (with STREAM_APP_TEST_WORKER_LOGLEVEL=debug) keeps every worker's output
+        // and the group's offsets when this times out: how the lost commit after a rebalance was found.
         if (process.env.STREAM_APP_TEST_DUMP) {
-          const { writeFileSync } = await import('node:fs');
-          for (const [name, worker] of Object.entries({ a, b, again })) writeFileSync(`${process.env.STREAM_APP_TEST_DUMP}/${name}.log`, worker.output.join('\n'));
-          writeFileSync(`${process.env.STREAM_APP_TEST_DUMP}/offsets.json`, JSON.stringify(await transport!.admin.groupOffsets(id, [topic])));
+          for (const [name, worker] of Object.entries({ a, b, again }))
+            writeFileSync(`${process.env.STREAM_APP_TEST_DUMP}/${name}.log`, worker.output.join('\n'));
+          writeFileSync(
+            `${process.env.STREAM_APP_TEST_DUMP}/offsets.json`,
+            JSON.stringify(await transport!.admin.groupOffsets(id, [topic])),
+          );
         }
         throw new Error(
           `${error.message}: ${await committed(id, topic)} of ${total} committed\nworker b:\n${tail(b)}\nrestarted worker:\n${tail(again)}`,
@@ -176,7 +181,7 @@ describe('tables across workers', () => {
     expect(below, 'counts below the truth (at least once allows only more)').toEqual([]);
   }, 400_000);
 
-  it('a standby copy lets the survivor take over a killed owner\'s partitions replaying only the standby\'s lag', async () => {
+  it("a standby copy lets the survivor take over a killed owner's partitions replaying only the standby's lag", async () => {
     const id = `standby-${randomUUID().slice(0, 8)}`;
     const topic = `orders-${randomUUID().slice(0, 8)}`;
     const env = { COUNTER_APP_ID: id, COUNTER_TOPIC: topic, COUNTER_STANDBYS: '1' };

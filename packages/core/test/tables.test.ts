@@ -54,7 +54,13 @@ describe('tables in the test driver', () => {
     expect(first.counts.get('b')).toBe(2);
     expect(first.counts.get('nobody')).toBe(0);
     expect(first.counts.has('nobody')).toBe(false);
-    expect(new Map(first.counts.entries())).toEqual(new Map([['a', 3], ['b', 2], ['c', 1]]));
+    expect(new Map(first.counts.entries())).toEqual(
+      new Map([
+        ['a', 3],
+        ['b', 2],
+        ['c', 1],
+      ]),
+    );
 
     // Every changelog record sits in the partition of the order that caused it.
     const orders = transport.messages('orders');
@@ -143,7 +149,8 @@ describe('tables in the test driver', () => {
       }
     });
     const driver = await drive(app, new MemoryTransport());
-    for (const page of ['home', 'cart', 'home', '-cart', 'pay']) await driver.put(visits, { user: 'u', page }, { key: 'u' });
+    for (const page of ['home', 'cart', 'home', '-cart', 'pay'])
+      await driver.put(visits, { user: 'u', page }, { key: 'u' });
     expect(pages.members('u')).toEqual(new Set(['home', 'pay']));
     expect(pages.contains('u', 'cart')).toBe(false);
   });
@@ -157,7 +164,12 @@ describe('tables in the test driver', () => {
       for await (const update of stream) prices.set(update.sku, update.price);
     });
     const driver = await drive(writer, transport);
-    for (const [sku, price] of [['x', 1], ['y', 2], ['z', 3]] as const) await driver.put(updates, { sku, price }, { key: sku });
+    for (const [sku, price] of [
+      ['x', 1],
+      ['y', 2],
+      ['z', 3],
+    ] as const)
+      await driver.put(updates, { sku, price }, { key: sku });
     await driver.stop();
 
     // Another worker of the app reads every partition before it consumes anything.
@@ -165,7 +177,13 @@ describe('tables in the test driver', () => {
     reader.topic('price-updates');
     const copy = reader.globalTable<number>('prices');
     await drive(reader, transport);
-    expect(new Map(copy.entries())).toEqual(new Map([['x', 1], ['y', 2], ['z', 3]]));
+    expect(new Map(copy.entries())).toEqual(
+      new Map([
+        ['x', 1],
+        ['y', 2],
+        ['z', 3],
+      ]),
+    );
     expect(copy.activePartitions).toEqual([0, 1, 2, 3]);
   });
 

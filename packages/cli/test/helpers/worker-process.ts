@@ -15,17 +15,31 @@ export interface Worker {
 /** Starts `stream-app worker -A <app>` with the testbed's broker and the test app client in its environment. */
 export function startWorker(testbed: TestbedInfo, app: string, env: { [name: string]: string }): Worker {
   const client = testbed.clients.app;
-  const child = spawn(process.execPath, [BIN, 'worker', '-A', app, '--log-format', 'json', ...(process.env.STREAM_APP_TEST_WORKER_LOGLEVEL ? ['--loglevel', process.env.STREAM_APP_TEST_WORKER_LOGLEVEL] : [])], {
-    env: {
-      ...process.env,
-      KAFKA_BOOTSTRAP: testbed.kafka.bootstrap.oauth,
-      OIDC_TOKEN_ENDPOINT: testbed.identityProvider.tokenEndpoint,
-      OIDC_CLIENT_ID: client.clientId,
-      OIDC_CLIENT_SECRET: client.clientSecret,
-      ...env,
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      'worker',
+      '-A',
+      app,
+      '--log-format',
+      'json',
+      ...(process.env.STREAM_APP_TEST_WORKER_LOGLEVEL
+        ? ['--loglevel', process.env.STREAM_APP_TEST_WORKER_LOGLEVEL]
+        : []),
+    ],
+    {
+      env: {
+        ...process.env,
+        KAFKA_BOOTSTRAP: testbed.kafka.bootstrap.oauth,
+        OIDC_TOKEN_ENDPOINT: testbed.identityProvider.tokenEndpoint,
+        OIDC_CLIENT_ID: client.clientId,
+        OIDC_CLIENT_SECRET: client.clientSecret,
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   const output: string[] = [];
   const listeners = new Set<() => void>();
   const collect = (chunk: Buffer) => {

@@ -140,13 +140,16 @@ export class TableManager implements SupervisedTask {
           'STREAM_APP_ERR_TABLE_PARTITIONS',
           `table '${table.name}' has ${table.partitions} partitions but its changelog topic '${table.changelogTopic}' has ${changelog}: ` +
             `give the table { partitions: ${changelog} }, or delete the changelog topic (its state is then lost) so that the app creates it with ${table.partitions}.`,
-          { details: { table: table.name, topic: table.changelogTopic, expected: table.partitions, actual: changelog } },
+          {
+            details: { table: table.name, topic: table.changelogTopic, expected: table.partitions, actual: changelog },
+          },
         );
       }
       if (table.global) continue;
       for (const agent of this.#writers(table)) {
         const count = this.#counts.get(agent.topic.name);
-        if (count !== undefined && count !== table.partitions) throw this.#mismatch(table, agent.topic.name, count, agent);
+        if (count !== undefined && count !== table.partitions)
+          throw this.#mismatch(table, agent.topic.name, count, agent);
       }
     }
     for (const table of this.tables.values()) {
@@ -292,7 +295,8 @@ export class TableManager implements SupervisedTask {
         this.#poked = false;
         continue;
       }
-      const idle = followed.length > 0 ? FOLLOW_INTERVAL_MS : this.#parts.standbyReplicas > 0 ? STANDBY_PLAN_MS : 3_600_000;
+      const idle =
+        followed.length > 0 ? FOLLOW_INTERVAL_MS : this.#parts.standbyReplicas > 0 ? STANDBY_PLAN_MS : 3_600_000;
       await sleep(this.#parts.clock, idle, {
         onAbort: (wake) => (this.#wake = wake),
       });
@@ -420,7 +424,9 @@ export class TableManager implements SupervisedTask {
     if (!declared) return new Set(this.#subscription);
     const writers = this.#writers(table);
     return new Set(
-      this.#subscription.filter((topic) => this.#parts.topology.readers(topic).some((agent) => writers.includes(agent))),
+      this.#subscription.filter((topic) =>
+        this.#parts.topology.readers(topic).some((agent) => writers.includes(agent)),
+      ),
     );
   }
 
@@ -430,7 +436,9 @@ export class TableManager implements SupervisedTask {
       `${agent ? `agent ${agent.name} reads` : 'an agent wrote from'} topic '${topic}' with ${count} partitions into table '${table.name}' with ${table.partitions}: ` +
         `a write belongs to the partition of its event, so they must match. Give the table { partitions: ${count} } ` +
         `(and delete its changelog if it exists), or read the stream through() a topic of ${table.partitions} partitions` +
-        (agent ? `; if ${agent.name} does not write the table, name the tables each agent writes with { tables: [...] }.` : '.'),
+        (agent
+          ? `; if ${agent.name} does not write the table, name the tables each agent writes with { tables: [...] }.`
+          : '.'),
       { details: { table: table.name, topic, expected: table.partitions, actual: count } },
     );
   }

@@ -93,7 +93,10 @@ export class KafkaTransport implements Transport {
   async sendNow(messages: OutgoingMessage[]): Promise<TopicPartitionOffset[]> {
     const producer = this.#producer;
     if (!producer) {
-      throw new CoreError('STREAM_APP_ERR_APP_STATE', 'the app is not connected: call app.start() or app.connect() first');
+      throw new CoreError(
+        'STREAM_APP_ERR_APP_STATE',
+        'the app is not connected: call app.start() or app.connect() first',
+      );
     }
     const byTopic = new Map<string, Array<Omit<OutgoingMessage, 'topic'>>>();
     for (const { topic, ...rest } of messages) {
