@@ -40,6 +40,7 @@ export { OffsetTracker, PartitionOffsets } from './committer/offset-tracker.js';
 export { KafkaTransport } from './transport/kafka-transport.js';
 export type { KafkaTransportOptions, LibrdkafkaConfig } from './transport/kafka-config.js';
 export { PauseReasons } from './transport/pause-reasons.js';
+export { murmur2, partitionForKey } from './transport/partitioner.js';
 export { firstHeader, partitionKey } from './transport/transport.js';
 export type {
   AdminPort,

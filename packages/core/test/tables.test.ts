@@ -120,6 +120,14 @@ describe('tables in the test driver', () => {
 
   it('fails the start when the agent topic has another partition count than the table, before processing anything', async () => {
     const transport = new MemoryTransport({ topics: { orders: 3 } });
+    await transport.connect();
+    for (const account of ['a', 'b', 'c']) {
+      await transport.send({
+        topic: 'orders',
+        key: Buffer.from(account),
+        value: Buffer.from(JSON.stringify({ account })),
+      });
+    }
     const { app, counts } = countingApp();
     const error = await testApp(app, { transport }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CoreError);
@@ -127,6 +135,42 @@ describe('tables in the test driver', () => {
     expect((error as Error).message).toMatch(/partitions: 3/);
     expect([...counts.keys()]).toEqual([]);
     expect(transport.committed('counter', 'orders').size).toBe(0);
+    // No changelog was created with the wrong count: following the fix in the message works.
+    expect(transport.topics().has('counter-counts-changelog')).toBe(false);
+  });
+
+  it('refuses a table written from two topics: their partitions may be on different workers', async () => {
+    const { app, counts } = countingApp();
+    app.agent(app.topic<{ account: string }>('refunds'), async (stream) => {
+      for await (const refund of stream) counts.set(refund.account, counts.get(refund.account)! - 1);
+    });
+    await expect(testApp(app, { transport: new MemoryTransport() })).rejects.toMatchObject({
+      code: 'STREAM_APP_ERR_TABLE_PARTITIONS',
+      message: expect.stringContaining("'orders' and 'refunds'"),
+    });
+  });
+
+  it('counts through groupBy: the table is co-partitioned with the repartition topic, not the source', async () => {
+    const transport = new MemoryTransport({ topics: { clicks: 3 } });
+    const app = new App({ id: 'clicks', broker: 'kafka:9093', topicPartitions: 4, logger: { level: 'error' } });
+    const clicks = app.topic<{ user: string }>('clicks');
+    const perUser = app.table<number>('per-user', { default: () => 0 });
+    app.agent(clicks, async (stream) => {
+      for await (const click of stream.groupBy((c) => c.user, { name: 'by-user' })) {
+        perUser.set(click.user, perUser.get(click.user)! + 1);
+      }
+    });
+    const driver = await drive(app, transport);
+    for (const user of ['u1', 'u2', 'u1']) await driver.put(clicks, { user });
+    await driver.settle();
+    expect(perUser.get('u1')).toBe(2);
+    expect(perUser.get('u2')).toBe(1);
+  });
+
+  it('refuses a second table of another kind under the same name', () => {
+    const { app } = countingApp();
+    expect(() => app.setTable('counts')).toThrow(expect.objectContaining({ code: 'STREAM_APP_ERR_INVALID_OPTIONS' }));
+    expect(() => app.globalTable('counts')).toThrow(/already exists/);
   });
 
   it('fails the start when an existing changelog has another partition count', async () => {
@@ -164,22 +208,36 @@ describe('tables in the test driver', () => {
       for await (const update of stream) prices.set(update.sku, update.price);
     });
     const driver = await drive(writer, transport);
+    // The same key from two partitions of the source: one entry, the last value.
+    await driver.put(updates, { sku: 'x', price: 1 }, { partition: 0 });
+    await driver.put(updates, { sku: 'x', price: 5 }, { partition: 3 });
     for (const [sku, price] of [
-      ['x', 1],
       ['y', 2],
       ['z', 3],
     ] as const)
       await driver.put(updates, { sku, price }, { key: sku });
+    expect(new Map(prices.entries())).toEqual(
+      new Map([
+        ['x', 5],
+        ['y', 2],
+        ['z', 3],
+      ]),
+    );
     await driver.stop();
 
-    // Another worker of the app reads every partition before it consumes anything.
+    // Another worker of the app: its agent body reads the table before its first event.
     const reader = new App({ id: 'prices', broker: 'kafka:9093', topicPartitions: 4, logger: { level: 'error' } });
-    reader.topic('price-updates');
     const copy = reader.globalTable<number>('prices');
+    const seenAtStart: Array<number | undefined> = [];
+    reader.agent(reader.topic('orders'), async (stream) => {
+      seenAtStart.push(copy.get('x'));
+      for await (const _ of stream) void _;
+    });
     await drive(reader, transport);
+    expect(seenAtStart).toEqual([5]);
     expect(new Map(copy.entries())).toEqual(
       new Map([
-        ['x', 1],
+        ['x', 5],
         ['y', 2],
         ['z', 3],
       ]),

@@ -26,7 +26,7 @@ export { makeBrokerCertificates } from './kafka/certificates.js';
 export type { BrokerCertificates } from './kafka/certificates.js';
 export { MemoryTransport } from './driver/memory-transport.js';
 export type { MemoryTransportOptions, UnfinishedPartition } from './driver/memory-transport.js';
-export { partitionForKey } from './driver/murmur2.js';
+export { partitionForKey } from '@stream-app/core';
 export { PUT_ID_HEADER, TestDriver, testApp } from './driver/test-driver.js';
 export type { DeadLetter, PutOptions, PutResult, PutValue, SentMessage, TestAppOptions } from './driver/test-driver.js';
 export { adminKafka, testbedCredentials } from './testbed/testbed-clients.js';

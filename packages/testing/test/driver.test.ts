@@ -21,7 +21,7 @@ import {
 } from '@stream-app/testing';
 import { IsPositive, IsString } from 'class-validator';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { murmur2 } from '../src/driver/murmur2.js';
+import { murmur2 } from '@stream-app/core';
 
 class Order extends Record {
   @IsString() accountId!: string;

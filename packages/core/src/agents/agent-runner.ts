@@ -42,6 +42,7 @@ export class AgentRunner implements StreamContext, SupervisedTask, EventScope {
   readonly #channels = new Map<string, Channel>();
   readonly #ready = new Map<string, Promise<void>>();
   #sources: StreamSource[] = [];
+  readonly #sourceTopics = new Map<StreamSource, string>();
   /** Fails the current life of the agent: what a task spawned in that life calls when it throws. */
   #failLife: (error: unknown) => void = () => {};
   #current: StreamEvent | undefined;
@@ -98,7 +99,15 @@ export class AgentRunner implements StreamContext, SupervisedTask, EventScope {
     }
     const source = new StreamSource(channel, this);
     this.#sources.push(source);
+    this.#sourceTopics.set(source, topic);
     return source;
+  }
+
+  /** The topics whose events the body itself processes (not those it only forwards with `through`/`groupBy`). */
+  bodyTopics(): string[] {
+    return [
+      ...new Set(this.#sources.filter((source) => source.isBody).map((source) => this.#sourceTopics.get(source)!)),
+    ];
   }
 
   topicReady(topic: string): Promise<void> {
@@ -134,6 +143,7 @@ export class AgentRunner implements StreamContext, SupervisedTask, EventScope {
     this.#pulled = 0;
     this.#current = undefined;
     this.#sources = [];
+    this.#sourceTopics.clear();
     const taskFailure = new Promise<never>((_, reject) => (this.#failLife = reject));
     taskFailure.catch(() => {}); // raced below; a failure after the race is already someone else's
     try {

@@ -172,10 +172,19 @@ export class App extends EventEmitter<AppEvents> {
   }
 
   #addTable<T extends AnyTable>(name: string, make: () => T): T {
-    const known = this.#runtime.tables.tables.get(name);
-    if (known) return known as unknown as T;
-    this.#assertNotStarted(`app.table('${name}')`);
     const table = make();
+    const known = this.#runtime.tables.tables.get(name);
+    if (known) {
+      if (known.constructor !== table.constructor || known.global !== table.global) {
+        throw new CoreError(
+          'STREAM_APP_ERR_INVALID_OPTIONS',
+          `a table named '${name}' already exists as a ${known.global ? 'global table' : known.constructor.name}; give this one another name`,
+          { details: { option: 'name' } },
+        );
+      }
+      return known as unknown as T;
+    }
+    this.#assertNotStarted(`app.table('${name}')`);
     this.#runtime.tables.add(table as unknown as Table<unknown, unknown>);
     return table;
   }

@@ -109,9 +109,11 @@ export class Committer {
     const offsets = this.offsets.uncommitted(partitions);
     if (offsets.length === 0) return;
     const started = this.#clock.now();
+    const generation = this.offsets.generation;
     for (const hook of this.#beforeCommit) await hook();
     await strategy.commit(offsets, consumer);
-    this.offsets.markCommitted(offsets);
+    // A rebalance during the commit: what it committed may not be stored, so the next commit sends it again.
+    if (this.offsets.generation === generation) this.offsets.markCommitted(offsets);
     this.#commits += 1;
     this.#log.debug('committed', { offsets: offsets.map((o) => `${o.topic}/${o.partition}@${o.offset}`).join(',') });
     this.#sensors.emit('onCommit', offsets, this.#clock.now() - started);

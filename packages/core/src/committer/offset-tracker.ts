@@ -96,6 +96,8 @@ export class PartitionOffsets {
 
 export class OffsetTracker {
   readonly #partitions = new Map<string, PartitionOffsets>();
+  /** Moves on at each `recommitAll`: a commit that started before one must not mark its offsets committed. */
+  generation = 0;
 
   partition(topic: string, partition: number): PartitionOffsets {
     const key = partitionKey(topic, partition);
@@ -134,6 +136,7 @@ export class OffsetTracker {
    * with a member that joined and died before the rebalance completed); committing again is harmless.
    */
   recommitAll(): void {
+    this.generation += 1;
     for (const offsets of this.#partitions.values()) offsets.recommit();
   }
 

@@ -84,6 +84,12 @@ export class Conductor {
     return finished;
   }
 
+  /** The topics whose events an agent's body processes (its own, or the topic of its `groupBy`/`through`). */
+  bodyTopics(agent: Agent): string[] {
+    const topics = this.#runners.get(agent)?.[0]?.bodyTopics() ?? [];
+    return topics.length > 0 ? topics : [agent.topic.name];
+  }
+
   get pausedPartitions(): number {
     return this.#consumer?.paused().length ?? 0;
   }

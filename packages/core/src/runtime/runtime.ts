@@ -136,7 +136,6 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
       get conductor() {
         return runtime.conductor;
       },
-      topology: this.topology,
       transport: () => this.transport!,
       fail: (error) => this.fail(error),
     }));
@@ -150,8 +149,8 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
     return this.tables.makeStore(kind);
   }
 
-  checkWrite(table: Table<unknown, unknown>, event: StreamEvent): void {
-    this.tables.checkWrite(table, event);
+  checkWrite(table: Table<unknown, unknown>, event: StreamEvent): 'write' | 'drop' {
+    return this.tables.checkWrite(table, event);
   }
 
   get onAgentError(): 'restart' | 'stop' {
@@ -290,16 +289,21 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
       await this.connect();
       this.state = 'starting';
       // Agent bodies run to their first await now; the topics of their through()/groupBy() are known after.
+      if (this.scopesEvents) {
+        // Global tables are whole before any agent body runs.
+        await this.tables.openStores();
+        await this.#declare(this.tables.specs({ global: true }));
+        await this.tables.recoverGlobalTables();
+      }
       this.conductor.startAgents(this);
       await this.#declare(this.#specs());
       const topics = this.topology.subscription();
       if (this.scopesEvents) {
-        // Before anything is consumed: a co-partitioning mistake fails the start (before a changelog is
-        // created with the wrong count), and global tables are ready.
+        // Before anything is consumed: a co-partitioning mistake fails the start, before a changelog is
+        // created with the wrong count.
         await this.tables.prepare([...this.topology.agents.values()], topics);
-        await this.#declare(this.tables.specs());
+        await this.#declare(this.tables.specs({ global: false }));
         this.committer.beforeCommit(() => this.tables.flush());
-        await this.tables.recoverGlobalTables();
       }
       if (topics.length > 0) {
         const consumer = await this.transport!.consume(

@@ -66,6 +66,8 @@ export async function recoverPartition(
   let read = 0;
   let lastReport = started;
   const report = (done: boolean) => {
+    // Standby and global passes run every second: only those that read something are worth a sensor call.
+    if (purpose !== 'recovery' && read === 0) return;
     const seconds = Math.max((clock.now() - started) / 1000, 0.001);
     const recordsPerSecond = Math.round(read / seconds);
     sensors.emit('onTableRecovery', {

@@ -17,7 +17,6 @@ import {
   type Transport,
 } from '../transport/transport.js';
 import { recoverPartition, type RecoveryPurpose } from './recovery.js';
-import type { Topology } from '../topology/topology.js';
 import type { Table } from './table.js';
 
 type AnyTable = Table<unknown, unknown>;
@@ -35,7 +34,6 @@ export interface TableManagerParts {
   logger: Logger;
   supervisor: Supervisor;
   conductor: Conductor;
-  topology: Topology;
   transport: () => Transport;
   fail: (error: Error) => void;
 }
@@ -80,10 +78,10 @@ export class TableManager implements SupervisedTask {
   #poked = false;
   #progressed = false;
   #agents: Agent[] = [];
+  readonly #sourceTopics = new Map<AnyTable, Set<string>>();
   /** Standby copies this worker keeps, by job key. */
   readonly #standbys = new Map<string, Job>();
   #planned = -Infinity;
-  #subscription: string[] = [];
 
   constructor(parts: TableManagerParts) {
     this.#parts = parts;
@@ -121,15 +119,32 @@ export class TableManager implements SupervisedTask {
     return new LmdbStore();
   }
 
-  specs(): TopicSpec[] {
-    return [...this.tables.values()].map((table) => table.spec());
+  /** The changelog topics, of the global tables or of the others. */
+  specs(which: { global: boolean }): TopicSpec[] {
+    return [...this.tables.values()].filter((table) => table.global === which.global).map((table) => table.spec());
   }
 
-  /** Opens the stores and checks partition counts; fails the start, before anything is processed, on a mismatch. */
+  /** Opens every table's store (before global tables are recovered and agents start). */
+  async openStores(): Promise<void> {
+    for (const table of this.tables.values()) {
+      await table.store.open({
+        app: this.#parts.appId,
+        table: table.name,
+        path: join(this.#parts.stateDir, this.#parts.appId, table.name),
+        decode: (bytes) => table.valueCodec.decode(bytes),
+      });
+    }
+  }
+
+  /**
+   * Checks, before anything is consumed, that each table is written from one topic with its partition
+   * count (the topics known once agents have started: their own, or their groupBy/through topic), then
+   * starts recoveries. A mismatch fails the start before any changelog is created.
+   */
   async prepare(agents: Agent[], subscription: string[]): Promise<void> {
+    // The subscription's counts: those of every topic an agent body may process.
     if (this.tables.size === 0) return;
     this.#agents = agents;
-    this.#subscription = subscription;
     const admin = this.#parts.transport().admin;
     const changelogs = [...this.tables.values()].map((table) => table.changelogTopic);
     this.#counts = await admin.partitionCounts([...new Set([...subscription, ...changelogs])]);
@@ -146,21 +161,29 @@ export class TableManager implements SupervisedTask {
         );
       }
       if (table.global) continue;
+      const sources = new Set<string>();
       for (const agent of this.#writers(table)) {
-        const count = this.#counts.get(agent.topic.name);
-        if (count !== undefined && count !== table.partitions)
-          throw this.#mismatch(table, agent.topic.name, count, agent);
+        for (const topic of this.#parts.conductor.bodyTopics(agent)) {
+          sources.add(topic);
+          const count = this.#counts.get(topic);
+          if (count !== undefined && count !== table.partitions) throw this.#mismatch(table, topic, count, agent);
+        }
       }
-    }
-    for (const table of this.tables.values()) {
-      await table.store.open({
-        app: this.#parts.appId,
-        table: table.name,
-        path: join(this.#parts.stateDir, this.#parts.appId, table.name),
-        decode: (bytes) => table.valueCodec.decode(bytes),
-      });
+      if (sources.size > 1) {
+        // Partition p of two topics may be on two workers: both would serve table partition p.
+        throw new CoreError(
+          'STREAM_APP_ERR_TABLE_PARTITIONS',
+          `table '${table.name}' would be written from events of ${[...sources].map((t) => `'${t}'`).join(' and ')}: ` +
+            'partition p of each can be assigned to different workers, and both would write table partition p. ' +
+            'Name the tables each agent writes with { tables: [...] } so that each table is written from one topic, ' +
+            'or read the others through() that topic.',
+          { details: { table: table.name, topic: [...sources].join(','), expected: table.partitions } },
+        );
+      }
+      this.#sourceTopics.set(table, sources);
     }
     this.#supervised = this.#parts.supervisor.start(this);
+    this.#poke();
   }
 
   /** Global tables read every partition of their changelog before the app consumes anything. */
@@ -177,24 +200,34 @@ export class TableManager implements SupervisedTask {
     }
   }
 
-  /** A write from an agent: its event's topic must be co-partitioned with the table. */
-  checkWrite(table: AnyTable, event: StreamEvent): void {
-    if (table.global) return;
+  /** A write from an agent: to a partition this worker holds, from a topic co-partitioned with the table. */
+  checkWrite(table: AnyTable, event: StreamEvent): 'write' | 'drop' {
+    if (!table.isActive(event.partition)) {
+      // The event's partition was revoked while the agent still worked on it: its new owner processes it again.
+      if (!this.#assigned.has(partitionKey(event.topic, event.partition))) return 'drop';
+      throw new CoreError(
+        'STREAM_APP_ERR_TABLE_WRITE',
+        `agent wrote table '${table.name}' from ${event.topic}/${event.partition}, but this worker does not hold the table's partition ${event.partition}: ` +
+          `name the table in the agent's { tables: [...] } so that its partitions are recovered with the agent's`,
+        { details: { table: table.name } },
+      );
+    }
     const key = `${table.name}\u0000${event.topic}`;
-    if (this.#checked.has(key)) return;
+    if (this.#checked.has(key)) return 'write';
     const count = this.#counts.get(event.topic);
-    if (count !== undefined && count !== table.partitions) {
-      const error = this.#mismatch(table, event.topic, count);
+    if ((count !== undefined && count !== table.partitions) || event.partition >= table.partitions) {
+      const error = this.#mismatch(table, event.topic, count ?? event.partition + 1);
       this.#parts.fail(error);
       throw error;
     }
     this.#checked.add(key);
+    return 'write';
   }
 
   /** Before every commit: each table's writes of the interval to its changelog and store. */
   async flush(): Promise<void> {
     const transport = this.#parts.transport();
-    for (const table of this.tables.values()) await table.flush((messages) => transport.sendNow(messages));
+    await Promise.all([...this.tables.values()].map((table) => table.flush((messages) => transport.sendNow(messages))));
   }
 
   /** Holds newly assigned source partitions until their table partitions are recovered. */
@@ -352,9 +385,10 @@ export class TableManager implements SupervisedTask {
    */
   async #planStandbys(): Promise<void> {
     this.#planned = this.#parts.clock.now();
-    const members = (await this.#parts.transport().admin.groupMembers(this.#parts.appId)).sort((a, b) =>
-      a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0,
-    );
+    const group = await this.#parts.transport().admin.groupMembers(this.#parts.appId);
+    // While the group rebalances its members show no assignment: keep the copies until it is stable again.
+    if (group.state !== 'stable') return;
+    const members = group.members.sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0));
     const me = members.findIndex((member) => member.clientId === this.#parts.clientId);
     const wanted = new Map<string, Job>();
     if (me >= 0 && members.length > 1) {
@@ -418,16 +452,9 @@ export class TableManager implements SupervisedTask {
     return declared.filter((agent) => agent.tables.includes(table));
   }
 
-  /** The topics whose partitions carry the table's partitions: its writers' topics, or every subscribed topic. */
+  /** The topic whose partitions carry the table's partitions (the one its writers' bodies process), known at prepare. */
   #sources(table: AnyTable): Set<string> {
-    const declared = this.#agents.some((agent) => agent.tables.length > 0);
-    if (!declared) return new Set(this.#subscription);
-    const writers = this.#writers(table);
-    return new Set(
-      this.#subscription.filter((topic) =>
-        this.#parts.topology.readers(topic).some((agent) => writers.includes(agent)),
-      ),
-    );
+    return this.#sourceTopics.get(table) ?? new Set();
   }
 
   #mismatch(table: AnyTable, topic: string, count: number, agent?: Agent): CoreError {

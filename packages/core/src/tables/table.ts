@@ -5,6 +5,7 @@ import type { StreamEvent } from '../streams/event.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import type { StoreWrite, TableStore } from '../stores/store.js';
 import { resolveCodec, type TypeSpec } from '../topics/topic.js';
+import { partitionForKey } from '../transport/partitioner.js';
 import type { OutgoingMessage, TopicPartitionOffset, TopicSpec } from '../transport/transport.js';
 import { keyFromId, keyId } from './key-id.js';
 
@@ -29,8 +30,12 @@ export interface TableOwner {
   readonly topicDefaults: { partitions: number; replicas: number; validate: boolean };
   /** Makes the store a table asked for by name. */
   makeStore(kind: 'memory' | 'lmdb'): TableStore;
-  /** Throws (and fails the app) when `event`'s topic is not co-partitioned with `table`. */
-  checkWrite(table: Table<unknown, unknown>, event: StreamEvent): void;
+  /**
+   * Whether a write from `event` goes ahead: `drop` when its partition was revoked meanwhile (the new
+   * owner processes the event again); throws when the table does not hold that partition, or is not
+   * co-partitioned with the event's topic (which also fails the app).
+   */
+  checkWrite(table: Table<unknown, unknown>, event: StreamEvent): 'write' | 'drop';
 }
 
 /** A table with its types erased, for lists of tables of different types (an agent's `tables`). */
@@ -118,14 +123,14 @@ export class Table<V = unknown, K = string> {
   /** The value of `key`, or the default's (not stored) when missing. */
   get(key: K): V | undefined {
     const id = keyId(key, this.keyCodec);
-    const found = this.#find(id);
+    const found = this.#find(id, key);
     // A pending delete is found with no value: like a missing key, it reads as the default.
     if (found !== undefined && found.value !== undefined) return found.value as V;
     return this.options.default?.();
   }
 
   has(key: K): boolean {
-    const found = this.#find(keyId(key, this.keyCodec));
+    const found = this.#find(keyId(key, this.keyCodec), key);
     return found !== undefined && found.value !== undefined;
   }
 
@@ -133,9 +138,9 @@ export class Table<V = unknown, K = string> {
   set(key: K, value: V): void {
     if (value === undefined || value === null) {
       throw new CoreError(
-        'STREAM_APP_ERR_INVALID_OPTIONS',
-        `table '${this.name}': set(key, ${String(value)}) — to remove a key, call delete(key)`,
-        { details: { option: 'value' } },
+        'STREAM_APP_ERR_TABLE_WRITE',
+        `table '${this.name}': set(key, ${String(value)}) stores nothing; to remove a key, call delete(key)`,
+        { details: { table: this.name } },
       );
     }
     this.#write(key, value);
@@ -186,19 +191,28 @@ export class Table<V = unknown, K = string> {
     return [...this.#active].sort((a, b) => a - b);
   }
 
+  isActive(partition: number): boolean {
+    return this.#active.has(partition);
+  }
+
   #write(key: K, value: V | undefined): void {
-    const event = currentEvent();
-    if (!event) {
-      throw new CoreError(
-        'STREAM_APP_ERR_TABLE_WRITE',
-        `table '${this.name}' was written outside an agent: a write belongs to the partition of the event being processed, ` +
-          'so set and delete only from an agent (or from code it awaits).',
-        { details: { table: this.name } },
-      );
+    let partition: number;
+    if (this.global) {
+      // Every worker holds every partition of a global table: a key's partition is its hash, as Kafka's.
+      partition = this.#keyPartition(key);
+    } else {
+      const event = currentEvent();
+      if (!event) {
+        throw new CoreError(
+          'STREAM_APP_ERR_TABLE_WRITE',
+          `table '${this.name}' was written outside an agent: a write belongs to the partition of the event being processed, ` +
+            'so set and delete only from an agent (or from code it awaits).',
+          { details: { table: this.name } },
+        );
+      }
+      if (this.#owner.checkWrite(this as Table<unknown, unknown>, event) === 'drop') return;
+      partition = event.partition;
     }
-    this.#owner.checkWrite(this as Table<unknown, unknown>, event);
-    // A global table need not be co-partitioned: its writes are spread over its own partitions.
-    const partition = this.global ? event.partition % this.partitions : event.partition;
     let writes = this.#pending.get(partition);
     if (!writes) {
       writes = new Map();
@@ -207,10 +221,15 @@ export class Table<V = unknown, K = string> {
     writes.set(keyId(key, this.keyCodec), { key, value });
   }
 
+  #keyPartition(key: K): number {
+    return partitionForKey(this.keyCodec.encode(key), this.partitions);
+  }
+
   /** Where a key's value is now: a pending write, a write being flushed, or the store. */
-  #find(id: string): { value: unknown } | undefined {
+  #find(id: string, key: K): { value: unknown } | undefined {
+    if (this.global) return this.#findIn(this.#keyPartition(key), id);
     const event = currentEvent();
-    if (event && !this.global) return this.#findIn(event.partition, id);
+    if (event) return this.#findIn(event.partition, id);
     for (const partition of this.#active) {
       const found = this.#findIn(partition, id);
       if (found) return found;
@@ -274,12 +293,33 @@ export class Table<V = unknown, K = string> {
           });
         }
       }
-      const first = new Map((await produce(messages)).map(({ partition, offset }) => [partition, offset]));
+      let first: Map<number, number>;
+      try {
+        first = new Map((await produce(messages)).map(({ partition, offset }) => [partition, offset]));
+      } catch (error) {
+        this.#restore(batch);
+        throw error;
+      }
       for (const [partition, writes] of storeWrites) {
+        // A partition given away during the flush is the next owner's: its store must not move on.
+        if (!this.global && !this.#active.has(partition)) continue;
         await this.store.apply(partition, writes, first.get(partition)!);
       }
     } finally {
       this.#flushing = undefined;
+    }
+  }
+
+  /** Puts back the writes of a failed flush, under any newer write of the same key, so that nothing is lost. */
+  #restore(batch: Writes): void {
+    for (const [partition, writes] of batch) {
+      if (!this.global && !this.#active.has(partition)) continue;
+      const newer = this.#pending.get(partition);
+      if (!newer) {
+        this.#pending.set(partition, writes);
+        continue;
+      }
+      for (const [id, write] of writes) if (!newer.has(id)) newer.set(id, write);
     }
   }
 

@@ -1,4 +1,4 @@
-import type { KafkaJS } from '@confluentinc/kafka-javascript';
+import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { CoreError, StreamAppError } from '../errors/index.js';
 import { connectClient, explainKafkaError, type KafkaDiagnostics } from '../kafka/kafka-diagnostics.js';
 import type { KafkaTransportOptions } from './kafka-config.js';
@@ -111,14 +111,18 @@ export class KafkaAdmin implements AdminPort {
     }
   }
 
-  async groupMembers(groupId: string): Promise<GroupMember[]> {
+  async groupMembers(groupId: string): Promise<{ state: 'stable' | 'rebalancing' | 'empty'; members: GroupMember[] }> {
     const admin = await this.#admin();
     const { groups } = await admin.describeGroups([groupId]);
-    return (groups[0]?.members ?? []).map((member) => ({
+    const group = groups[0];
+    const members = (group?.members ?? []).map((member) => ({
       memberId: member.memberId,
       clientId: member.clientId,
       partitions: (member.assignment?.topicPartitions ?? []).map(({ topic, partition }) => ({ topic, partition })),
     }));
+    // Anything but STABLE with members is a rebalance (PREPARING_REBALANCE, COMPLETING_REBALANCE).
+    const stable = group?.state === KafkaJS.ConsumerGroupStates.STABLE;
+    return { state: members.length === 0 ? 'empty' : stable ? 'stable' : 'rebalancing', members };
   }
 
   async close(): Promise<void> {

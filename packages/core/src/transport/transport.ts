@@ -77,8 +77,8 @@ export interface AdminPort {
   watermarks(topic: string): Promise<PartitionWatermarks[]>;
   /** A consumer group's committed offsets (partitions it never committed are absent). */
   groupOffsets(groupId: string, topics: string[]): Promise<TopicPartitionOffset[]>;
-  /** A consumer group's members and what each is assigned now (empty while it rebalances or has none). */
-  groupMembers(groupId: string): Promise<GroupMember[]>;
+  /** A consumer group's members and what each is assigned; assignments are complete only while it is `stable`. */
+  groupMembers(groupId: string): Promise<{ state: 'stable' | 'rebalancing' | 'empty'; members: GroupMember[] }>;
 }
 
 export interface GroupMember {

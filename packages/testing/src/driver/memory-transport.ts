@@ -1,6 +1,7 @@
 import {
   CoreError,
   PauseReasons,
+  partitionForKey,
   type AdminPort,
   type Consumer,
   type ConsumerHandlers,
@@ -14,7 +15,6 @@ import {
   type TopicSpec,
   type Transport,
 } from '@stream-app/core';
-import { partitionForKey } from './murmur2.js';
 
 /** At most this many messages per hand-over, so that a paused partition stops soon, as with a broker's fetches. */
 const MAX_BATCH = 100;
@@ -125,14 +125,16 @@ export class MemoryTransport implements Transport {
     watermarks: async (topic) =>
       (this.#topics.get(topic) ?? []).map((log, partition) => ({ partition, low: 0, high: log.length })),
     // Every consumer gets every partition here (no balancing): each is a member holding them all.
-    groupMembers: async (groupId) =>
-      [...this.#subscriptions]
+    groupMembers: async (groupId) => {
+      const members = [...this.#subscriptions]
         .filter((subscription) => subscription.options.groupId === groupId && !subscription.stopped)
         .map((subscription, index) => ({
           memberId: `member-${index}`,
           clientId: subscription.options.clientId ?? '',
           partitions: [...subscription.assigned.values()].map(({ topic, partition }) => ({ topic, partition })),
-        })),
+        }));
+      return { state: members.length === 0 ? 'empty' : 'stable', members };
+    },
     groupOffsets: async (groupId, topics) =>
       topics.flatMap((topic) =>
         [...this.committed(groupId, topic)].map(([partition, offset]) => ({ topic, partition, offset })),
