@@ -81,13 +81,32 @@ describe('transport ports against a real broker', () => {
     const reader = await transport.reader();
     try {
       const read: IncomingMessage[] = [];
-      const next = await reader.readToEnd({ topic, partition: 1 }, 250, (batch) => read.push(...batch));
+      const next = await reader.readToEnd(
+        { topic, partition: 1 },
+        250,
+        () => false,
+        (batch) => read.push(...batch),
+      );
       expect(next).toBe(1200);
       expect(read.map((message) => message.offset)).toEqual(Array.from({ length: 950 }, (_, i) => 250 + i));
       expect(read[0]!.value!.toString()).toBe('250');
       // Reading again from the end is immediate and reads nothing; an empty partition ends at 0.
-      expect(await reader.readToEnd({ topic, partition: 1 }, 1200, () => read.push())).toBe(1200);
-      expect(await reader.readToEnd({ topic, partition: 0 }, 0, () => {})).toBe(0);
+      expect(
+        await reader.readToEnd(
+          { topic, partition: 1 },
+          1200,
+          () => false,
+          () => read.push(),
+        ),
+      ).toBe(1200);
+      expect(
+        await reader.readToEnd(
+          { topic, partition: 0 },
+          0,
+          () => false,
+          () => {},
+        ),
+      ).toBe(0);
     } finally {
       await reader.close();
     }

@@ -112,6 +112,31 @@ describe('tables in the test driver', () => {
     expect(counts.get('a')).toBe(1);
   });
 
+  it('keeps the writes of a failed changelog flush, so that the next commit sends them', async () => {
+    class FlakyTransport extends MemoryTransport {
+      failNext = false;
+      override async sendNow(messages: Parameters<MemoryTransport['sendNow']>[0]) {
+        if (this.failNext) {
+          this.failNext = false;
+          throw new CoreError('STREAM_APP_ERR_DELIVERY', 'the broker refused the changelog batch');
+        }
+        return super.sendNow(messages);
+      }
+    }
+    const transport = new FlakyTransport();
+    const { app, orders, counts } = countingApp({ commitIntervalMs: 3_600_000 });
+    const driver = await drive(app, transport);
+    await driver.put(orders, { account: 'a' }, { key: 'a' });
+    transport.failNext = true;
+    await Promise.all([1, 2].map(() => app.produce(orders.encode({ value: { account: 'a' }, key: 'a' }))));
+    await expect(driver.settle()).rejects.toMatchObject({ code: 'STREAM_APP_ERR_DELIVERY' });
+    expect(counts.get('a')).toBe(3);
+    await driver.settle();
+    const changelog = transport.messages('counter-counts-changelog');
+    expect(changelog.at(-1)!.value!.toString()).toBe('3');
+    expect(Object.values(driver.committed(orders)).reduce((a, b) => a + b, 0)).toBe(3);
+  });
+
   it('refuses a write from outside an agent with a coded error', async () => {
     const { app, counts } = countingApp();
     await drive(app, new MemoryTransport());

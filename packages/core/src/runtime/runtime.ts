@@ -138,6 +138,7 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
       },
       transport: () => this.transport!,
       fail: (error) => this.fail(error),
+      principal: () => this.principal(),
     }));
   }
 

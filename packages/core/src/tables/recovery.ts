@@ -35,6 +35,8 @@ export async function recoverPartition(
     sensors: Sensors;
     logger: Logger;
     purpose: RecoveryPurpose;
+    /** Asked between batches: true ends the read early (the worker stops, or a recovery waits behind a standby pass). */
+    shouldStop: () => boolean;
   },
 ): Promise<RecoveryResult> {
   const { admin, reader, clock, sensors, logger, purpose } = parts;
@@ -108,23 +110,34 @@ export async function recoverPartition(
     return { from, to: from, read: 0, restarted };
   }
   let batch: Array<{ key: Buffer | null; value: Buffer | null }> = [];
+  let skipped = 0;
+  const apply = (records: typeof batch, after: number) => async () => {
+    skipped += await table.applyChangelog(partition, records, after);
+  };
   let applying = Promise.resolve();
-  const to = await reader.readToEnd({ topic: table.changelogTopic, partition }, from, (messages) => {
+  const to = await reader.readToEnd({ topic: table.changelogTopic, partition }, from, parts.shouldStop, (messages) => {
     for (const message of messages) batch.push({ key: message.key, value: message.value });
     read += messages.length;
     if (batch.length >= APPLY_EVERY) {
       const records = batch;
       const after = messages[messages.length - 1]!.offset + 1;
       batch = [];
-      applying = applying.then(() => table.applyChangelog(partition, records, after));
+      applying = applying.then(apply(records, after));
     }
     if (clock.now() - lastReport >= PROGRESS_EVERY_MS) {
       lastReport = clock.now();
       report(false);
     }
   });
-  const rest = batch;
-  await (applying = applying.then(() => table.applyChangelog(partition, rest, to)));
+  await applying.then(apply(batch, to));
+  if (skipped > 0) {
+    logger.warn('changelog records that do not decode were skipped', {
+      code: 'STREAM_APP_ERR_DECODE',
+      table: table.name,
+      partition,
+      skipped,
+    });
+  }
   report(true);
   return { from, to, read, restarted };
 }

@@ -3,6 +3,7 @@ import type { Agent } from '../agents/agent.js';
 import { sleep, type Clock } from '../clock/clock.js';
 import type { Conductor } from '../conductor/conductor.js';
 import { CoreError, StreamAppError } from '../errors/index.js';
+import { explainKafkaError } from '../kafka/kafka-diagnostics.js';
 import type { Logger } from '../logging/logger.js';
 import type { Sensors } from '../sensors/sensor.js';
 import { LmdbStore } from '../stores/lmdb-store.js';
@@ -36,6 +37,7 @@ export interface TableManagerParts {
   conductor: Conductor;
   transport: () => Transport;
   fail: (error: Error) => void;
+  principal: () => Promise<string>;
 }
 
 /** How often a global table (and a standby) reads what its changelog gained. */
@@ -294,6 +296,20 @@ export class TableManager implements SupervisedTask {
   // ── the supervised task: recoveries first, then following ───────────────
 
   async runOnce(): Promise<void> {
+    try {
+      await this.#run();
+    } catch (error) {
+      // The reader's errors are the client's: an authorization failure gets its code (and fails the app in onExit).
+      const explained = explainKafkaError(error, {
+        principal: await this.#parts.principal().catch(() => 'the principal'),
+        operation: 'Read',
+        resource: [...this.tables.values()].map((table) => table.changelogTopic).join(','),
+      });
+      throw explained instanceof Error ? explained : error;
+    }
+  }
+
+  async #run(): Promise<void> {
     this.#progressed = false;
     const stopping = () => this.#supervised?.stopping ?? false;
     while (!stopping()) {
@@ -302,6 +318,7 @@ export class TableManager implements SupervisedTask {
         const reader = await this.#openReader();
         if (this.#needed(job.table, job.partition)) {
           await this.#recover(job, reader, 'recovery');
+          if (stopping()) break; // cut short: the partition is not whole
           if (this.#needed(job.table, job.partition)) {
             job.table.activate(job.partition);
             this.#standbys.delete(jobKey(job.table, job.partition));
@@ -366,7 +383,10 @@ export class TableManager implements SupervisedTask {
   }
 
   #recover(job: Job, reader: PartitionReader, purpose: RecoveryPurpose) {
+    const stopping = () => this.#supervised?.stopping ?? false;
     return recoverPartition(job.table, job.partition, {
+      // A recovery ends early only when the worker stops; a standby or global pass also when a recovery waits.
+      shouldStop: purpose === 'recovery' ? stopping : () => stopping() || this.#queue.length > 0,
       admin: this.#parts.transport().admin,
       reader,
       clock: this.#parts.clock,

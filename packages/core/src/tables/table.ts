@@ -323,18 +323,34 @@ export class Table<V = unknown, K = string> {
     }
   }
 
-  /** Applies changelog records read back (a recovery or a standby) to the store, with the checkpoint after them. */
+  /**
+   * Applies changelog records read back (a recovery or a standby) to the store, with the checkpoint
+   * after them; returns how many were skipped because they do not decode (a codec or Record type that
+   * changed since they were written): a recovery must finish, and one bad record must not hold it up.
+   */
   async applyChangelog(
     partition: number,
     records: Array<{ key: Buffer | null; value: Buffer | null }>,
     checkpoint: number,
-  ): Promise<void> {
+  ): Promise<number> {
     const writes = new Map<string, StoreWrite>();
+    // A store that keeps decoded values gets them here, where a bad one can be skipped.
+    const decodeValues = this.store.kind === 'memory';
+    let skipped = 0;
     for (const { key, value } of records) {
       if (key === null) continue;
-      writes.set(keyId(this.keyCodec.decode(key), this.keyCodec), { bytes: value });
+      try {
+        const id = keyId(this.keyCodec.decode(key), this.keyCodec);
+        writes.set(
+          id,
+          value !== null && decodeValues ? { bytes: value, value: this.valueCodec.decode(value) } : { bytes: value },
+        );
+      } catch {
+        skipped += 1;
+      }
     }
     await this.store.apply(partition, writes, checkpoint);
+    return skipped;
   }
 
   toString(): string {

@@ -61,6 +61,7 @@ export class KafkaPartitionReader implements PartitionReader {
   async readToEnd(
     { topic, partition }: TopicPartition,
     from: number,
+    shouldStop: () => boolean,
     onMessages: (messages: IncomingMessage[]) => void,
   ): Promise<number> {
     const high = await new Promise<number>((resolve, reject) =>
@@ -75,7 +76,7 @@ export class KafkaPartitionReader implements PartitionReader {
     let next = from;
     try {
       // Compaction and transaction markers leave gaps, so the end is the high watermark or the client's end-of-partition event.
-      while (next < high && (this.#eof.get(key) ?? -1) < high) {
+      while (next < high && (this.#eof.get(key) ?? -1) < high && !shouldStop()) {
         const messages = await new Promise<Message[]>((resolve, reject) =>
           this.#consumer.consume(BATCH, (error, batch) => (error ? reject(error) : resolve(batch))),
         );
@@ -87,6 +88,7 @@ export class KafkaPartitionReader implements PartitionReader {
     } finally {
       this.#consumer.unassign();
     }
+    if (shouldStop()) return next;
     return Math.max(next, Math.min(high, this.#eof.get(key) ?? next));
   }
 

@@ -74,7 +74,7 @@ export class KafkaTransport implements Transport {
     const reader = await KafkaPartitionReader.open(this.#options);
     this.#readers.add(reader);
     return {
-      readToEnd: (partition, from, onMessages) => reader.readToEnd(partition, from, onMessages),
+      readToEnd: (partition, from, shouldStop, onMessages) => reader.readToEnd(partition, from, shouldStop, onMessages),
       close: async () => {
         this.#readers.delete(reader);
         await reader.close();

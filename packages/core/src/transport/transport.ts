@@ -94,11 +94,13 @@ export interface GroupMember {
 export interface PartitionReader {
   /**
    * Reads `partition` from offset `from` up to its high watermark at the time of the call, handing
-   * batches in offset order to `onMessages`; resolves with the offset after the last one read.
+   * batches in offset order to `onMessages`; resolves with the offset after the last one read. Between
+   * batches `shouldStop()` can end it early (it then resolves with where it got to).
    */
   readToEnd(
     partition: TopicPartition,
     from: number,
+    shouldStop: () => boolean,
     onMessages: (messages: IncomingMessage[]) => void,
   ): Promise<number>;
   close(): Promise<void>;

@@ -144,10 +144,11 @@ export class MemoryTransport implements Transport {
   /** Reads a partition outside any group, as a changelog recovery would. */
   async reader(): Promise<PartitionReader> {
     return {
-      readToEnd: async ({ topic, partition }, from, onMessages) => {
+      readToEnd: async ({ topic, partition }, from, shouldStop, onMessages) => {
         const log = this.#topics.get(topic)?.[partition] ?? [];
         const end = log.length;
         for (let offset = from; offset < end; offset += MAX_BATCH) {
+          if (shouldStop()) return offset;
           onMessages(log.slice(offset, Math.min(end, offset + MAX_BATCH)).map(copy));
         }
         return Math.max(from, end);
