@@ -26,7 +26,8 @@
 // collection) shows whether earlier runs left anything alive.
 //
 // With the defaults the whole bench takes about 3 minutes on a 2-core machine (broker start included;
-// filling the topics, not measured, is about 1 minute of it), so the sizes the brief asked for are kept.
+// filling the topics, not measured, is about 1 minute of it). Sizes: BENCH_TABLE_RECORDS, BENCH_ROUNDS,
+// BENCH_RECOVERY_RECORDS.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
