@@ -5,7 +5,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type App, type LogFields, type TableRecoveryProgress } from '@stream-app/core';
-import { createAdminClient } from '@stream-app/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   committedOffsets,
@@ -14,8 +13,8 @@ import {
   makeApp,
   produceRaw,
   stoppedAfterEachTest,
-  testbed,
   uniqueName,
+  withAdmin,
 } from './helpers/broker.js';
 
 const track = stoppedAfterEachTest();
@@ -67,17 +66,13 @@ const orders = (from: number, count: number, keys: number) =>
   });
 
 const replayed = (recoveries: TableRecoveryProgress[]) =>
-  recoveries.filter((p) => p.done && !p.standby).reduce((sum, p) => sum + p.read, 0);
+  recoveries.filter((p) => p.done && p.purpose !== 'standby').reduce((sum, p) => sum + p.read, 0);
 
 /** The sum of a topic's high watermarks: how many records it was ever written. */
 async function endOffsets(topic: string): Promise<number> {
-  const admin = createAdminClient(testbed.kafka);
-  await admin.connect();
-  try {
-    return (await admin.fetchTopicOffsets(topic)).reduce((sum, { high }) => sum + Number(high), 0);
-  } finally {
-    await admin.disconnect();
-  }
+  return withAdmin(async (admin) =>
+    (await admin.fetchTopicOffsets(topic)).reduce((sum, { high }) => sum + Number(high), 0),
+  );
 }
 
 /** What the group committed over every partition; -1 while its coordinator is still loading (a fresh broker). */
@@ -121,20 +116,20 @@ describe('tables on the broker', () => {
     // Kafka refuses DeleteRecords on a compact-only topic (POLICY_VIOLATION): truncation happens to changelogs
     // that also delete (retention), so this one is made so beforehand, with an infinite retention.
     const changelog = `${id}-counts-changelog`;
-    const admin = createAdminClient(testbed.kafka);
-    await admin.connect();
-    await admin.createTopics({
-      topics: [
-        {
-          topic: changelog,
-          numPartitions: 1,
-          configEntries: [
-            { name: 'cleanup.policy', value: 'compact,delete' },
-            { name: 'retention.ms', value: '-1' },
-          ],
-        },
-      ],
-    });
+    await withAdmin((admin) =>
+      admin.createTopics({
+        topics: [
+          {
+            topic: changelog,
+            numPartitions: 1,
+            configEntries: [
+              { name: 'cleanup.policy', value: 'compact,delete' },
+              { name: 'retention.ms', value: '-1' },
+            ],
+          },
+        ],
+      }),
+    );
     const dir = stateDir();
     const first = counter(id, topic, dir, 1);
     await first.app.start();
@@ -144,12 +139,10 @@ describe('tables on the broker', () => {
     }
     await first.app.stop();
     // Delete everything up to the end: the checkpoint now points below the changelog's first offset.
-    try {
+    await withAdmin(async (admin) => {
       const [marks] = await admin.fetchTopicOffsets(changelog);
       await admin.deleteTopicRecords({ topic: changelog, partitions: [{ partition: 0, offset: marks!.high }] });
-    } finally {
-      await admin.disconnect();
-    }
+    });
 
     const second = counter(id, topic, dir, 1);
     await second.app.start();

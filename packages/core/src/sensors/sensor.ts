@@ -22,8 +22,6 @@ export interface TableRecoveryProgress {
   total: number;
   recordsPerSecond: number;
   done: boolean;
-  /** A standby copy was brought up to date, not a partition this worker serves. */
-  standby: boolean;
   /** Why it was read: a partition to serve, a standby copy, or a global table's following. */
   purpose: 'recovery' | 'standby' | 'global';
 }

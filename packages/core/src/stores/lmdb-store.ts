@@ -44,18 +44,10 @@ export class LmdbStore implements TableStore {
     return bytes === undefined ? undefined : this.#decode(bytes);
   }
 
-  has(partition: number, id: string): boolean {
-    return this.#db.doesExist([partition, id]);
-  }
-
   *entries(partition: number): Iterable<[string, unknown]> {
     for (const { key, value } of this.#db.getRange({ start: [partition], end: [partition + 1] })) {
       yield [key[1], this.#decode(value)];
     }
-  }
-
-  size(partition: number): number {
-    return this.#db.getKeysCount({ start: [partition], end: [partition + 1] });
   }
 
   checkpoint(partition: number): number | undefined {

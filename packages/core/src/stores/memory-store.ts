@@ -29,16 +29,8 @@ export class MemoryStore implements TableStore {
     return this.#partitions.get(partition)?.data.get(id);
   }
 
-  has(partition: number, id: string): boolean {
-    return this.#partitions.get(partition)?.data.has(id) ?? false;
-  }
-
   entries(partition: number): Iterable<[string, unknown]> {
     return this.#partitions.get(partition)?.data.entries() ?? [];
-  }
-
-  size(partition: number): number {
-    return this.#partitions.get(partition)?.data.size ?? 0;
   }
 
   checkpoint(partition: number): number | undefined {

@@ -25,10 +25,8 @@ export interface TableStore {
   /** Opens the store (files, handles); called once before anything else. */
   open(context: StoreContext): Promise<void>;
   get(partition: number, id: string): unknown;
-  has(partition: number, id: string): boolean;
   /** Every key id and value of a partition. */
   entries(partition: number): Iterable<[string, unknown]>;
-  size(partition: number): number;
   /** The changelog offset to recover this partition from; undefined when the store knows nothing of it. */
   checkpoint(partition: number): number | undefined;
   /** Applies writes and moves the checkpoint, atomically. */

@@ -4,15 +4,6 @@ import type { Sensors } from '../sensors/sensor.js';
 import type { AdminPort, PartitionReader } from '../transport/transport.js';
 import type { Table } from './table.js';
 
-/** What one recovery (or one standby pass) read. */
-export interface RecoveryResult {
-  from: number;
-  to: number;
-  read: number;
-  /** The checkpoint was outside the changelog (compacted, deleted or recreated): the partition started over. */
-  restarted: boolean;
-}
-
 /** Recovering a partition this worker is to serve, keeping a standby copy, or following a global table. */
 export type RecoveryPurpose = 'recovery' | 'standby' | 'global';
 
@@ -38,14 +29,12 @@ export async function recoverPartition(
     /** Asked between batches: true ends the read early (the worker stops, or a recovery waits behind a standby pass). */
     shouldStop: () => boolean;
   },
-): Promise<RecoveryResult> {
+): Promise<void> {
   const { admin, reader, clock, sensors, logger, purpose } = parts;
-  const standby = purpose === 'standby';
   const marks = (await admin.watermarks(table.changelogTopic)).find((m) => m.partition === partition);
   const low = marks?.low ?? 0;
   const high = marks?.high ?? 0;
   let checkpoint = table.store.checkpoint(partition);
-  let restarted = false;
   if (checkpoint !== undefined && (checkpoint < low || checkpoint > high)) {
     logger.warn(
       'table checkpoint is outside its changelog (records deleted, retention, or the topic recreated); recovering the partition from the earliest offset',
@@ -60,7 +49,6 @@ export async function recoverPartition(
     );
     await table.store.clear(partition);
     checkpoint = undefined;
-    restarted = true;
   }
   const from = checkpoint ?? low;
   const total = Math.max(0, high - from);
@@ -79,7 +67,6 @@ export async function recoverPartition(
       total,
       recordsPerSecond,
       done,
-      standby,
       purpose,
     });
     // Only recoveries are logged: standbys and global tables read their changelogs every second.
@@ -107,7 +94,7 @@ export async function recoverPartition(
   if (total === 0) {
     if (checkpoint === undefined && high > 0) await table.applyChangelog(partition, [], high);
     report(true);
-    return { from, to: from, read: 0, restarted };
+    return;
   }
   let batch: Array<{ key: Buffer | null; value: Buffer | null }> = [];
   let skipped = 0;
@@ -139,5 +126,4 @@ export async function recoverPartition(
     });
   }
   report(true);
-  return { from, to, read, restarted };
 }

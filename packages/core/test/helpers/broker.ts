@@ -56,26 +56,27 @@ export function makeApp(options: Partial<AppOptions> & { id: string }): App {
   });
 }
 
-export async function createTopic(topic: string, partitions = 1): Promise<void> {
+/** Runs `fn` with an admin client of the super user on the PLAIN listener, disconnected after. */
+export async function withAdmin<T>(fn: (admin: ReturnType<typeof createAdminClient>) => Promise<T>): Promise<T> {
   const admin = createAdminClient(testbed.kafka);
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }] });
+    return await fn(admin);
   } finally {
     await admin.disconnect();
   }
 }
 
+export async function createTopic(topic: string, partitions = 1): Promise<void> {
+  await withAdmin((admin) => admin.createTopics({ topics: [{ topic, numPartitions: partitions }] }));
+}
+
 /** Offsets the group has committed on the topic, by partition. */
 export async function committedOffsets(groupId: string, topic: string): Promise<Map<number, number>> {
-  const admin = createAdminClient(testbed.kafka);
-  await admin.connect();
-  try {
+  return withAdmin(async (admin) => {
     const [result] = await admin.fetchOffsets({ groupId, topics: [topic] });
     return new Map((result?.partitions ?? []).map(({ partition, offset }) => [partition, Number(offset)]));
-  } finally {
-    await admin.disconnect();
-  }
+  });
 }
 
 /** Produces raw messages as the admin (so tests can write what no App would). */
