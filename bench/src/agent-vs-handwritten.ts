@@ -17,15 +17,9 @@
 // are the same librdkafka work on both sides and would only blur the per-message cost.
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { App, connectClient, createLogger, KafkaDiagnostics, Record } from '@stream-app/core';
-import { kafkaClientConfig, type OAuthCredentials } from '@stream-app/credentials';
-import {
-  adminKafka,
-  createAdminClient,
-  startTestbed,
-  TESTBED_CLIENTS,
-  testbedCredentials,
-  type Testbed,
-} from '@stream-app/testing';
+import { kafkaClientConfig } from '@stream-app/credentials';
+import { adminKafka, createAdminClient, startTestbed, type Testbed } from '@stream-app/testing';
+import { credentialsFor, deadline, median, rate } from './bench-kit.js';
 import { IsDate, IsIn, IsPositive, IsString, Length, MaxLength, validateSync } from 'class-validator';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200_000);
@@ -128,18 +122,6 @@ class Clock {
   }
 }
 
-function credentialsFor(testbed: Testbed): OAuthCredentials {
-  return testbedCredentials(testbed.identityProvider, TESTBED_CLIENTS.app);
-}
-
-function deadline<T>(what: string): { promise: Promise<T>; clear: () => void } {
-  let timer: NodeJS.Timeout | undefined;
-  const promise = new Promise<T>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${RUN_TIMEOUT_MS} ms`)), RUN_TIMEOUT_MS);
-  });
-  return { promise, clear: () => clearTimeout(timer) };
-}
-
 async function runStreamApp(testbed: Testbed, tag: string, output: string): Promise<Run> {
   const app = new App({
     id: `bench-stream-app-${tag}`,
@@ -176,7 +158,7 @@ async function runStreamApp(testbed: Testbed, tag: string, output: string): Prom
   const committedAll = () => [...committed.values()].reduce((sum, offset) => sum + offset, 0) >= MESSAGES;
   const failed = new Promise<never>((_, reject) => app.once('failed', reject));
   failed.catch(() => {});
-  const timeout = deadline<never>('stream-app run');
+  const timeout = deadline<never>('stream-app run', RUN_TIMEOUT_MS);
   try {
     await app.start();
     await Promise.race([yielded, failed, timeout.promise]);
@@ -210,7 +192,7 @@ async function runHandWritten(testbed: Testbed, tag: string, output: string): Pr
     kafkaJS: { groupId: `bench-hand-written-${tag}`, fromBeginning: true, autoCommit: false },
     'partition.assignment.strategy': 'cooperative-sticky',
   } as never);
-  const timeout = deadline<never>('hand-written run');
+  const timeout = deadline<never>('hand-written run', RUN_TIMEOUT_MS);
   let commitTimer: NodeJS.Timeout | undefined;
   try {
     await connectClient(producer, diagnostics, bootstrap);
@@ -370,12 +352,6 @@ async function main() {
     }
     // Paired per round: the two runs of a round share the machine's state, so their ratio is steadier than the rates.
     const ratios = rounds.map(({ runs }) => runs['stream-app'].rate / runs['hand-written'].rate);
-    const median = (xs: number[]) => {
-      const sorted = [...xs].sort((a, b) => a - b);
-      const middle = Math.floor(sorted.length / 2);
-      return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-    };
-    const rate = (value: number) => Math.round(value).toLocaleString('en');
     const table = [
       [
         'round',

@@ -34,15 +34,8 @@ import { join } from 'node:path';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { App, createLogger, type TableRecoveryProgress } from '@stream-app/core';
-import type { OAuthCredentials } from '@stream-app/credentials';
-import {
-  adminKafka,
-  createAdminClient,
-  startTestbed,
-  TESTBED_CLIENTS,
-  testbedCredentials,
-  type Testbed,
-} from '@stream-app/testing';
+import { adminKafka, createAdminClient, startTestbed, type Testbed } from '@stream-app/testing';
+import { credentialsFor, deadline, median, rate } from './bench-kit.js';
 
 const RECORDS = Number(process.env.BENCH_TABLE_RECORDS ?? 200_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -108,14 +101,6 @@ const cpuMicros = (since: NodeJS.CpuUsage, records: number) => {
 
 const seconds = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
 
-function deadline<T>(what: string): { promise: Promise<T>; clear: () => void } {
-  let timer: NodeJS.Timeout | undefined;
-  const promise = new Promise<T>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${RUN_TIMEOUT_MS} ms`)), RUN_TIMEOUT_MS);
-  });
-  return { promise, clear: () => clearTimeout(timer) };
-}
-
 /** Resolves once `check` holds (polled every 10 ms), or rejects with the first of `failures`. */
 async function until(check: () => boolean, ...failures: Array<Promise<never>>): Promise<void> {
   let stop = false;
@@ -127,10 +112,6 @@ async function until(check: () => boolean, ...failures: Array<Promise<never>>): 
   } finally {
     stop = true;
   }
-}
-
-function credentialsFor(testbed: Testbed): OAuthCredentials {
-  return testbedCredentials(testbed.identityProvider, TESTBED_CLIENTS.app);
 }
 
 function tempStateDir(): string {
@@ -152,9 +133,9 @@ interface Run {
   memory: Memory;
 }
 
-async function runSide(testbed: Testbed, side: Side, topic: string, id: string, records: number): Promise<Run> {
-  const stateDir = side === 'lmdb' ? tempStateDir() : undefined;
-  const app = new App({
+/** An app of this bench: the OAUTHBEARER listener, 4 partitions, warnings only. */
+function benchApp(testbed: Testbed, id: string, stateDir: string | undefined): App {
+  return new App({
     id,
     broker: testbed.kafka.bootstrap.oauth,
     credentials: credentialsFor(testbed),
@@ -163,6 +144,11 @@ async function runSide(testbed: Testbed, side: Side, topic: string, id: string, 
     logger: createLogger({ level: 'warn' }),
     ...(stateDir ? { stateDir } : {}),
   });
+}
+
+async function runSide(testbed: Testbed, side: Side, topic: string, id: string, records: number): Promise<Run> {
+  const stateDir = side === 'lmdb' ? tempStateDir() : undefined;
+  const app = benchApp(testbed, id, stateDir);
   const orders = app.topic<Order>(topic);
   let firstRecord: bigint | undefined;
   if (side === 'stateless') {
@@ -190,7 +176,7 @@ async function runSide(testbed: Testbed, side: Side, topic: string, id: string, 
   const committedAll = () => [...committed.values()].reduce((sum, offset) => sum + offset, 0) >= records;
   const failed = new Promise<never>((_, reject) => app.once('failed', reject));
   failed.catch(() => {});
-  const timeout = deadline<never>(`${side} run`);
+  const timeout = deadline<never>(`${side} run`, RUN_TIMEOUT_MS);
   const memory = new MemorySampler();
   try {
     const cpu = process.cpuUsage();
@@ -257,15 +243,7 @@ interface Recovery {
 }
 
 async function recover(testbed: Testbed, id: string, source: string, stateDir: string): Promise<Recovery> {
-  const app = new App({
-    id,
-    broker: testbed.kafka.bootstrap.oauth,
-    credentials: credentialsFor(testbed),
-    topicPartitions: PARTITIONS,
-    deadLetterTopic: DEAD_LETTERS,
-    logger: createLogger({ level: 'warn' }),
-    stateDir,
-  });
+  const app = benchApp(testbed, id, stateDir);
   const counts = app.table<number>('counts', { default: () => 0, store: 'lmdb' });
   app.agent(app.topic<Order>(source), async (stream) => {
     for await (const order of stream) counts.set(order.account, counts.get(order.account)! + 1);
@@ -273,14 +251,14 @@ async function recover(testbed: Testbed, id: string, source: string, stateDir: s
   const done = new Map<number, TableRecoveryProgress>();
   app.addSensor({
     onTableRecovery: (progress) => {
-      if (progress.done && !progress.standby) done.set(progress.partition, progress);
+      if (progress.done && progress.purpose !== 'standby') done.set(progress.partition, progress);
     },
   });
   let assigned: bigint | undefined;
   app.once('partitions-assigned', () => (assigned = process.hrtime.bigint()));
   const failed = new Promise<never>((_, reject) => app.once('failed', reject));
   failed.catch(() => {});
-  const timeout = deadline<never>('recovery');
+  const timeout = deadline<never>('recovery', RUN_TIMEOUT_MS);
   const memory = new MemorySampler();
   try {
     const cpu = process.cpuUsage();
@@ -376,15 +354,9 @@ const changelogRecord = (i: number) => ({
 
 // ── the run ──────────────────────────────────────────────────────────────────
 
-const rate = (value: number) => Math.round(value).toLocaleString('en');
 const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
 const memoryLine = (memory: Memory) =>
   `peak RSS ${mb(memory.rss)} MB, peak JS heap ${mb(memory.heap)} MB (${mb(memory.heapAtStart)} at start)`;
-const median = (xs: number[]) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
 
 function printTable(table: string[][], leftColumns: number): void {
   const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
