@@ -64,6 +64,41 @@ async function waitUntil(check: () => Promise<boolean> | boolean, what: string, 
   }
 }
 
+/** Produces `total` orders over `keys` accounts (keyed by account) as the admin, in batches of 10 000. */
+async function produceOrders(topic: string, total: number, keys: number): Promise<void> {
+  const producer = adminKafka(testbed.kafka).producer();
+  await producer.connect();
+  try {
+    for (let start = 0; start < total; start += 10_000) {
+      await producer.send({
+        topic,
+        messages: Array.from({ length: 10_000 }, (_, i) => {
+          const account = `acct-${(start + i) % keys}`;
+          return { key: account, value: JSON.stringify({ account }) };
+        }),
+      });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** A counter-app worker with its own state directory, stopped after the test. */
+function launchCounter(env: { [name: string]: string }, statePrefix: string): Worker {
+  const worker = startWorker(testbed, COUNTER_APP, { ...env, COUNTER_STATE_DIR: tempDir(statePrefix) });
+  workers.push(worker);
+  return worker;
+}
+
+/** The counter app's last status line: table partitions held and recoveries pending. */
+function lastStatus(worker: Worker): { recovering: number; held: number[] } | undefined {
+  for (let i = worker.output.length - 1; i >= 0; i--) {
+    const line = worker.output[i]!;
+    if (line.includes('"msg":"counter status"')) return JSON.parse(line) as { recovering: number; held: number[] };
+  }
+  return undefined;
+}
+
 /** The last value of every key in a changelog, read to its high watermarks. */
 async function changelogCounts(topic: string): Promise<Map<string, number>> {
   const ends = await withAdmin((admin) => admin.fetchTopicOffsets(topic));
@@ -112,24 +147,9 @@ describe('tables across workers', () => {
     const total = 200_000;
     const keys = 10_000;
     await withAdmin((admin) => admin.createTopics({ topics: [{ topic, numPartitions: 4 }] }));
-    const producer = adminKafka(testbed.kafka).producer();
-    await producer.connect();
-    for (let start = 0; start < total; start += 10_000) {
-      await producer.send({
-        topic,
-        messages: Array.from({ length: 10_000 }, (_, i) => {
-          const account = `acct-${(start + i) % keys}`;
-          return { key: account, value: JSON.stringify({ account }) };
-        }),
-      });
-    }
-    await producer.disconnect();
+    await produceOrders(topic, total, keys);
 
-    const launch = () => {
-      const worker = startWorker(testbed, COUNTER_APP, { ...env, COUNTER_STATE_DIR: tempDir('counter-state-') });
-      workers.push(worker);
-      return worker;
-    };
+    const launch = () => launchCounter(env, 'counter-state-');
     const a = launch();
     const b = launch();
     await Promise.all([a.waitFor(/^ready in/, 'worker a'), b.waitFor(/^ready in/, 'worker b')]);
@@ -157,6 +177,15 @@ describe('tables across workers', () => {
       },
     );
 
+    // Every offset committed is not enough: a worker may still be recovering partitions it got last.
+    await waitUntil(
+      () => {
+        const statuses = [again, b].map(lastStatus);
+        return statuses.every((s) => s?.recovering === 0) && statuses.flatMap((s) => s?.held ?? []).length === 4;
+      },
+      'both workers to hold and have recovered all four partitions',
+      60_000,
+    );
     for (const worker of [again, b]) worker.process.kill('SIGTERM');
     expect(await again.exited).toBe(0);
     expect(await b.exited).toBe(0);
@@ -187,11 +216,7 @@ describe('tables across workers', () => {
     const env = { COUNTER_APP_ID: id, COUNTER_TOPIC: topic, COUNTER_STANDBYS: '1' };
     const total = 40_000;
     await withAdmin((admin) => admin.createTopics({ topics: [{ topic, numPartitions: 4 }] }));
-    const launch = () => {
-      const worker = startWorker(testbed, COUNTER_APP, { ...env, COUNTER_STATE_DIR: tempDir('standby-state-') });
-      workers.push(worker);
-      return worker;
-    };
+    const launch = () => launchCounter(env, 'standby-state-');
     const owner = launch();
     await owner.waitFor(/^ready in/, 'the first worker');
     const survivor = launch();
@@ -203,18 +228,7 @@ describe('tables across workers', () => {
       'the second worker to recover its two partitions',
       30_000,
     );
-    const producer = adminKafka(testbed.kafka).producer();
-    await producer.connect();
-    for (let start = 0; start < total; start += 10_000) {
-      await producer.send({
-        topic,
-        messages: Array.from({ length: 10_000 }, (_, i) => {
-          const account = `acct-${(start + i) % 1000}`;
-          return { key: account, value: JSON.stringify({ account }) };
-        }),
-      });
-    }
-    await producer.disconnect();
+    await produceOrders(topic, total, 1000);
     await waitUntil(async () => (await committed(id, topic)) === total, 'every order committed', 120_000);
     await survivor.waitFor(/keeping a standby copy/, 'the survivor to keep a standby copy', 30_000);
     // Two follow passes: the standby has read what the owner flushed.
