@@ -18,6 +18,11 @@ export type { AgentFunction, AgentOptions, AskOptions, Sink } from './agents/age
 export { Table } from './tables/table.js';
 export type { TableOptions } from './tables/table.js';
 export { SetTable } from './tables/set-table.js';
+export { WindowedTable, WindowSet } from './windows/windowed-table.js';
+export type { WindowKindSpec, WindowOptions, WindowValue } from './windows/windowed-table.js';
+export type { Window, WindowKind } from './windows/window.js';
+export type { Duration } from './clock/duration.js';
+export { toMs } from './clock/duration.js';
 export { MemoryStore } from './stores/memory-store.js';
 export { LmdbStore } from './stores/lmdb-store.js';
 export type { StoreContext, StoreWrite, TableStore } from './stores/store.js';
@@ -31,7 +36,7 @@ export type { LogFields, Logger, LoggerOptions, LogLevel } from './logging/logge
 export { ManualClock, systemClock } from './clock/clock.js';
 export type { Clock, ClockTimer } from './clock/clock.js';
 export { Sensors } from './sensors/sensor.js';
-export type { DeadLetterInfo, PauseReason, Sensor, TableRecoveryProgress } from './sensors/sensor.js';
+export type { DeadLetterInfo, LateEventInfo, PauseReason, Sensor, TableRecoveryProgress } from './sensors/sensor.js';
 export { Backoff, Supervisor } from './supervisor/supervisor.js';
 export type { SupervisedTask } from './supervisor/supervisor.js';
 export { AtLeastOnce } from './committer/commit-strategy.js';

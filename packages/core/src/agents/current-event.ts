@@ -4,6 +4,8 @@ import type { StreamEvent } from '../streams/event.js';
 /** Whatever runs an agent body and knows the event it is on. */
 export interface EventScope {
   readonly currentEvent: StreamEvent | undefined;
+  /** The agent running (its name goes on the dead letters of what a table refuses). */
+  readonly agent: { readonly name: string };
 }
 
 // Only entered by apps with tables: on Node 20 an AsyncLocalStorage in use slows every promise a little.
@@ -17,4 +19,9 @@ export function runInScope<T>(scope: EventScope, fn: () => T): T {
 /** The event the calling agent is processing (a table write belongs to its partition); undefined outside agents. */
 export function currentEvent(): StreamEvent | undefined {
   return scopes.getStore()?.currentEvent;
+}
+
+/** The agent running the calling code, and its event; undefined outside agents. */
+export function currentScope(): EventScope | undefined {
+  return scopes.getStore();
 }

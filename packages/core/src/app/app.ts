@@ -7,7 +7,7 @@ import { createLogger, type Logger } from '../logging/logger.js';
 import { Runtime, type AppState } from '../runtime/runtime.js';
 import type { DeadLetterInfo, Sensor } from '../sensors/sensor.js';
 import { SetTable } from '../tables/set-table.js';
-import { Table, type AnyTable, type TableOptions } from '../tables/table.js';
+import { Table, type TableOptions } from '../tables/table.js';
 import { Topic, type TopicMessage, type TopicOptions } from '../topics/topic.js';
 import type { AnyTopic, Service } from '../topology/topology.js';
 import type { OutgoingMessage, TopicPartition, TopicPartitionOffset, Transport } from '../transport/transport.js';
@@ -171,7 +171,8 @@ export class App extends EventEmitter<AppEvents> {
     return this.#runtime.tables.tables;
   }
 
-  #addTable<T extends AnyTable>(name: string, make: () => T): T {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any table type: Table is invariant in V and K
+  #addTable<T extends Table<any, any>>(name: string, make: () => T): T {
     const table = make();
     const known = this.#runtime.tables.tables.get(name);
     if (known) {

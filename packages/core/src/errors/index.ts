@@ -25,6 +25,13 @@ export interface CoreErrorDetails {
   STREAM_APP_ERR_TABLE_PARTITIONS: { table: string; topic: string; expected: number; actual: number };
   STREAM_APP_ERR_TABLE_WRITE: { table: string };
   STREAM_APP_ERR_STORE: { table: string; path: string };
+  STREAM_APP_ERR_LATE_EVENT: { table: string; eventTime: number; streamTime: number };
+  STREAM_APP_ERR_EVENT_TIME: { table: string };
+  STREAM_APP_ERR_WINDOW_READ: { table: string };
+  /** Logged, never thrown: onWindowClose threw (the window stays closed). */
+  STREAM_APP_ERR_WINDOW_CLOSE: { table: string };
+  /** Logged and reported to sensors: a timer threw; it is restarted with backoff. */
+  STREAM_APP_ERR_TIMER_FAILED: { timer: string };
   /** Logged (a warning), never thrown: the recovery starts over from the changelog's earliest offset. */
   STREAM_APP_ERR_CHECKPOINT_OUT_OF_RANGE: { table: string; partition: number };
 }

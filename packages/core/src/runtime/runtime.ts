@@ -17,6 +17,7 @@ import type { TableStore } from '../stores/store.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import type { Table, TableOwner } from '../tables/table.js';
 import { TableManager } from '../tables/table-manager.js';
+import { WindowedTable, type WindowKindSpec, type WindowOptions } from '../windows/windowed-table.js';
 import { Topic, type TopicMessage, type TopicOwner } from '../topics/topic.js';
 import { declareTopics } from '../topology/declare.js';
 import { Topology } from '../topology/topology.js';
@@ -152,6 +153,21 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
 
   checkWrite(table: Table<unknown, unknown>, event: StreamEvent): 'write' | 'drop' {
     return this.tables.checkWrite(table, event);
+  }
+
+  window<V, K>(table: Table<V, K>, kind: WindowKindSpec, options: WindowOptions<V, K>): WindowedTable<V, K> {
+    if (this.state !== 'created' || this.topology.subscribed) {
+      throw new CoreError('STREAM_APP_ERR_APP_STATE', `table '${table.name}': make it windowed before the app starts`, {
+        details: { state: this.state },
+      });
+    }
+    const windowed = new WindowedTable(this, table, kind, options);
+    this.tables.replace(table as unknown as Table<unknown, unknown>, windowed.table as unknown as Table<unknown, unknown>);
+    return windowed;
+  }
+
+  deadLetterEvent(event: StreamEvent, error: Error, agent: string): void {
+    this.deadLetters.send(event.message, error, agent);
   }
 
   get onAgentError(): 'restart' | 'stop' {

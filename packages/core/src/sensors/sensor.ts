@@ -26,6 +26,17 @@ export interface TableRecoveryProgress {
   purpose: 'recovery' | 'standby' | 'global';
 }
 
+/** An event too late for every window of a windowed table it falls in (dropped or dead-lettered). */
+export interface LateEventInfo {
+  table: string;
+  topic: string;
+  partition: number;
+  offset: number;
+  eventTime: number;
+  /** The partition's stream time (or the clock, for windows that close on it) when the event came. */
+  streamTime: number;
+}
+
 /** Why a partition is paused; `manual` when the caller gave no reason. */
 export type PauseReason = 'backpressure' | 'recovery' | 'manual' | (string & {});
 
@@ -54,6 +65,10 @@ export interface Sensor {
   onTaskFailed?(task: string, error: Error, restartInMs: number | undefined): void;
   /** A table partition's recovery from its changelog progressed (`done` on the last call). */
   onTableRecovery?(progress: TableRecoveryProgress): void;
+  /** An event came too late for a windowed table (see `late` of its window options). */
+  onLateEvent?(info: LateEventInfo): void;
+  /** A timer or crontab ran (`error` when it threw; it is restarted with backoff). */
+  onTimerRun?(info: { timer: string; durationMs: number; error?: Error }): void;
   /** The credentials' token lifecycle got a new token, or failed to. */
   onTokenRefresh?(info: { ok: boolean; expiresAt?: number; error?: Error }): void;
 }

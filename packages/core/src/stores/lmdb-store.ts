@@ -13,7 +13,7 @@ export class LmdbStore implements TableStore {
   #root: RootDatabase | undefined;
   #data: Database<Buffer, [number, string]> | undefined;
   #checkpoints: Database<number, number> | undefined;
-  #decode: (bytes: Buffer) => unknown = () => undefined;
+  #decode: (bytes: Buffer, id: string) => unknown = () => undefined;
 
   async open(context: StoreContext): Promise<void> {
     this.#decode = context.decode;
@@ -41,12 +41,12 @@ export class LmdbStore implements TableStore {
 
   get(partition: number, id: string): unknown {
     const bytes = this.#db.get([partition, id]);
-    return bytes === undefined ? undefined : this.#decode(bytes);
+    return bytes === undefined ? undefined : this.#decode(bytes, id);
   }
 
   *entries(partition: number): Iterable<[string, unknown]> {
     for (const { key, value } of this.#db.getRange({ start: [partition], end: [partition + 1] })) {
-      yield [key[1], this.#decode(value)];
+      yield [key[1], this.#decode(value, key[1])];
     }
   }
 

@@ -10,7 +10,7 @@ export class MemoryStore implements TableStore {
   readonly kind = 'memory';
   readonly #partitions = new Map<number, MemoryPartition>();
 
-  #decode: (bytes: Buffer) => unknown = () => undefined;
+  #decode: (bytes: Buffer, id: string) => unknown = () => undefined;
 
   async open(context: StoreContext): Promise<void> {
     this.#decode = context.decode;
@@ -41,7 +41,7 @@ export class MemoryStore implements TableStore {
     const target = this.#partition(partition);
     for (const [id, write] of writes) {
       if (write.bytes === null) target.data.delete(id);
-      else target.data.set(id, write.value === undefined ? this.#decode(write.bytes) : write.value);
+      else target.data.set(id, write.value === undefined ? this.#decode(write.bytes, id) : write.value);
     }
     target.checkpoint = checkpoint;
   }

@@ -10,8 +10,8 @@ export interface StoreContext {
   table: string;
   /** Where persistent stores keep their files: `<stateDir>/<app>/<table>`. */
   path: string;
-  /** Bytes of a value (as the changelog has them) back to the value. */
-  decode(bytes: Buffer): unknown;
+  /** Bytes of a value (as the changelog has them) back to the value; `id` is its key id. */
+  decode(bytes: Buffer, id: string): unknown;
 }
 
 /**

@@ -14,6 +14,7 @@ export interface StreamTarget {
     value: unknown;
     key?: unknown;
     headers?: { [name: string]: Buffer | string | Array<Buffer | string> };
+    timestamp?: number;
   }): Promise<unknown>;
 }
 
@@ -263,7 +264,14 @@ export class Stream<T> implements AsyncIterable<T> {
       await context.topicReady(topic);
       for await (const item of upstream) {
         // Not awaited, so that sends batch; the app flushes them before it commits the offsets behind them.
-        trackSend(target.send({ ...message(item.value, item.event), headers: item.event.headers }));
+        // The event's timestamp goes along: its event time is the same after a repartition.
+        trackSend(
+          target.send({
+            ...message(item.value, item.event),
+            headers: item.event.headers,
+            timestamp: item.event.timestamp,
+          }),
+        );
       }
     });
     return Stream.of<U>(source, context);

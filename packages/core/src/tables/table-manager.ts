@@ -89,6 +89,18 @@ export class TableManager implements SupervisedTask {
     this.#parts = parts;
   }
 
+  /** A declared table made windowed (`table.tumbling()` & co.): the windowed one takes its place. */
+  replace(table: AnyTable, by: AnyTable): void {
+    if (this.tables.get(table.name) !== table) {
+      throw new CoreError(
+        'STREAM_APP_ERR_INVALID_OPTIONS',
+        `table '${table.name}' is already windowed: call tumbling(), hopping(), sliding() or session() once per table`,
+        { details: { option: 'name' } },
+      );
+    }
+    this.tables.set(table.name, by);
+  }
+
   add(table: AnyTable): void {
     if (this.tables.has(table.name)) {
       throw new CoreError('STREAM_APP_ERR_INVALID_OPTIONS', `a table named '${table.name}' already exists`, {
@@ -133,7 +145,7 @@ export class TableManager implements SupervisedTask {
         app: this.#parts.appId,
         table: table.name,
         path: join(this.#parts.stateDir, this.#parts.appId, table.name),
-        decode: (bytes) => table.valueCodec.decode(bytes),
+        decode: (bytes, id) => table.decodeValue(id, bytes),
       });
     }
   }
@@ -285,7 +297,7 @@ export class TableManager implements SupervisedTask {
     await this.#reader?.close().catch(() => {});
     this.#reader = undefined;
     for (const table of this.tables.values()) {
-      await table.store
+      await table
         .close()
         .catch((error: unknown) =>
           this.#parts.logger.error('closing a table store failed', { table: table.name, error: error as Error }),
@@ -469,7 +481,7 @@ export class TableManager implements SupervisedTask {
   #writers(table: AnyTable): Agent[] {
     const declared = this.#agents.filter((agent) => agent.tables.length > 0);
     if (declared.length === 0) return this.#agents;
-    return declared.filter((agent) => agent.tables.includes(table));
+    return declared.filter((agent) => agent.tables.some((named) => named.backing === table));
   }
 
   /** The topic whose partitions carry the table's partitions (the one its writers' bodies process), known at prepare. */

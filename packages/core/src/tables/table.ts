@@ -5,6 +5,8 @@ import type { StreamEvent } from '../streams/event.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import type { StoreWrite, TableStore } from '../stores/store.js';
 import { resolveCodec, type TypeSpec } from '../topics/topic.js';
+import type { Duration } from '../clock/duration.js';
+import type { WindowedTable, WindowKindSpec, WindowOptions } from '../windows/windowed-table.js';
 import { partitionForKey } from '../transport/partitioner.js';
 import type { OutgoingMessage, TopicPartitionOffset, TopicSpec } from '../transport/transport.js';
 import { keyFromId, keyId } from './key-id.js';
@@ -36,11 +38,13 @@ export interface TableOwner {
    * co-partitioned with the event's topic (which also fails the app).
    */
   checkWrite(table: Table<unknown, unknown>, event: StreamEvent): 'write' | 'drop';
+  /** Turns a declared table into a windowed one (the owner builds it: windows import tables, not the reverse). */
+  window<V, K>(table: Table<V, K>, kind: WindowKindSpec, options: WindowOptions<V, K>): WindowedTable<V, K>;
 }
 
 /** A table with its types erased, for lists of tables of different types (an agent's `tables`). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Table is invariant in V and K; any table belongs in such a list
-export type AnyTable = Table<any, any>;
+export type AnyTable = Table<any, any> | WindowedTable<any, any>;
 
 interface PendingWrite {
   key: unknown;
@@ -160,19 +164,7 @@ export class Table<V = unknown, K = string> {
   }
 
   *entries(): IterableIterator<[K, V]> {
-    for (const partition of [...this.#active].sort((a, b) => a - b)) {
-      const seen = new Set<string>();
-      for (const layer of [this.#pending.get(partition), this.#flushing?.get(partition)]) {
-        for (const [id, write] of layer ?? []) {
-          if (seen.has(id)) continue;
-          seen.add(id);
-          if (write.value !== undefined) yield [write.key as K, write.value as V];
-        }
-      }
-      for (const [id, value] of this.store.entries(partition)) {
-        if (!seen.has(id)) yield [keyFromId(id, this.keyCodec) as K, value as V];
-      }
-    }
+    for (const partition of [...this.#active].sort((a, b) => a - b)) yield* this.entriesIn(partition);
   }
 
   [Symbol.iterator](): IterableIterator<[K, V]> {
@@ -213,6 +205,10 @@ export class Table<V = unknown, K = string> {
       if (this.#owner.checkWrite(this as Table<unknown, unknown>, event) === 'drop') return;
       partition = event.partition;
     }
+    this.#put(partition, key, value);
+  }
+
+  #put(partition: number, key: K, value: V | undefined): void {
     let writes = this.#pending.get(partition);
     if (!writes) {
       writes = new Map();
@@ -244,6 +240,76 @@ export class Table<V = unknown, K = string> {
     return value === undefined ? undefined : { value };
   }
 
+  // ── windows ──────────────────────────────────────────────────────────────
+
+  /** Windows of `size` one after another (`[0, size)`, `[size, 2·size)`, …): "page views per 5 minutes". */
+  tumbling(size: Duration, options: WindowOptions<V, K> = {}): WindowedTable<V, K> {
+    return this.#owner.window(this, { type: 'tumbling', size }, options);
+  }
+
+  /** Windows of `size` starting every `step`, overlapping: an event counts in `size / step` of them. */
+  hopping(size: Duration, step: Duration, options: WindowOptions<V, K> = {}): WindowedTable<V, K> {
+    return this.#owner.window(this, { type: 'hopping', size, step }, options);
+  }
+
+  /** One window per event, reaching `size` back from it: "the last 5 minutes" at every event. */
+  sliding(size: Duration, options: WindowOptions<V, K> = {}): WindowedTable<V, K> {
+    return this.#owner.window(this, { type: 'sliding', size }, options);
+  }
+
+  /** Sessions of a key: events less than `gap` apart belong to one window, which a longer silence closes. */
+  session(gap: Duration, options: WindowOptions<V, K> = {}): WindowedTable<V, K> {
+    return this.#owner.window(this, { type: 'session', gap }, options);
+  }
+
+  /** This table, or the windowed table that took its place. */
+  get backing(): Table<unknown, unknown> {
+    return (this.replacedBy ?? this) as Table<unknown, unknown>;
+  }
+
+  /** Set when `tumbling()` & co. made a windowed table of this one. */
+  replacedBy: Table<unknown, unknown> | undefined;
+
+  // ── for subclasses: how values become changelog bytes, by key id ──────────
+
+  protected encodeValue(_id: string, value: unknown): Buffer {
+    return this.valueCodec.encode(value as V);
+  }
+
+  decodeValue(_id: string, bytes: Buffer): unknown {
+    return this.valueCodec.decode(bytes);
+  }
+
+  /**
+   * Writes `key` in a partition this worker holds, from outside an agent too (a windowed table's
+   * clock closes windows between events). Returns false when the partition is not held.
+   */
+  writeTo(partition: number, key: K, value: V | undefined): boolean {
+    if (!this.#active.has(partition)) return false;
+    this.#put(partition, key, value);
+    return true;
+  }
+
+  /** The value of `key` in one partition, undefined when missing. */
+  getIn(partition: number, key: K): V | undefined {
+    return this.#findIn(partition, keyId(key, this.keyCodec))?.value as V | undefined;
+  }
+
+  /** Every key id and value of one partition (pending writes over the store's). */
+  *entriesIn(partition: number): IterableIterator<[K, V]> {
+    const seen = new Set<string>();
+    for (const layer of [this.#pending.get(partition), this.#flushing?.get(partition)]) {
+      for (const [id, write] of layer ?? []) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+        if (write.value !== undefined) yield [write.key as K, write.value as V];
+      }
+    }
+    for (const [id, value] of this.store.entries(partition)) {
+      if (!seen.has(id)) yield [keyFromId(id, this.keyCodec) as K, value as V];
+    }
+  }
+
   // ── for the table manager ────────────────────────────────────────────────
 
   /** The compacted changelog topic. */
@@ -258,6 +324,11 @@ export class Table<V = unknown, K = string> {
 
   activate(partition: number): void {
     this.#active.add(partition);
+  }
+
+  /** The store closes with the worker. */
+  close(): Promise<void> {
+    return this.store.close();
   }
 
   /** The worker gave the partition away: its unflushed writes are dropped (the next owner reprocesses their events). */
@@ -283,7 +354,7 @@ export class Table<V = unknown, K = string> {
         const forStore = new Map<string, StoreWrite>();
         storeWrites.set(partition, forStore);
         for (const [id, { key, value }] of writes) {
-          const bytes = value === undefined ? null : this.valueCodec.encode(value as V);
+          const bytes = value === undefined ? null : this.encodeValue(id, value);
           forStore.set(id, { bytes, value });
           messages.push({
             topic: this.changelogTopic,
@@ -343,7 +414,7 @@ export class Table<V = unknown, K = string> {
         const id = keyId(this.keyCodec.decode(key), this.keyCodec);
         writes.set(
           id,
-          value !== null && decodeValues ? { bytes: value, value: this.valueCodec.decode(value) } : { bytes: value },
+          value !== null && decodeValues ? { bytes: value, value: this.decodeValue(id, value) } : { bytes: value },
         );
       } catch {
         skipped += 1;

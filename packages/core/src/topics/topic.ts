@@ -30,6 +30,8 @@ export interface TopicMessage<V, K> {
   key?: K;
   headers?: { [name: string]: Buffer | string };
   partition?: number;
+  /** The record's timestamp in epoch milliseconds (its event time for windowed tables); default: now. */
+  timestamp?: number;
 }
 
 /** What a Topic needs from its app. */
@@ -82,6 +84,7 @@ export class Topic<V = unknown, K = unknown> {
       value: message.value === undefined || message.value === null ? null : this.valueCodec.encode(message.value),
       ...(message.headers ? { headers: message.headers } : {}),
       ...(message.partition === undefined ? {} : { partition: message.partition }),
+      ...(message.timestamp === undefined ? {} : { timestamp: message.timestamp }),
     };
   }
 

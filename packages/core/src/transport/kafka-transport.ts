@@ -54,7 +54,7 @@ export class KafkaTransport implements Transport {
             'the app is not connected: call app.start() or app.connect() first',
           );
         }
-        await producer.send({ topic, messages });
+        await producer.send({ topic, messages: messages.map(clientMessage) });
       },
       (error, topic) => this.#deliveryError(error, topic),
     );
@@ -109,7 +109,7 @@ export class KafkaTransport implements Transport {
       [...byTopic].map(async ([topic, list]) => {
         try {
           // The client reports the lowest offset it wrote in each partition.
-          for (const report of await producer.send({ topic, messages: list })) {
+          for (const report of await producer.send({ topic, messages: list.map(clientMessage) })) {
             first.push({ topic, partition: report.partition, offset: Number(report.baseOffset) });
           }
         } catch (error) {
@@ -152,4 +152,9 @@ export class KafkaTransport implements Transport {
     await this.#producer?.disconnect().catch(() => {});
     this.#producer = undefined;
   }
+}
+
+/** The client's message shape: its timestamp is a string of epoch milliseconds. */
+function clientMessage({ timestamp, ...message }: Omit<OutgoingMessage, 'topic'>) {
+  return timestamp === undefined ? message : { ...message, timestamp: String(timestamp) };
 }

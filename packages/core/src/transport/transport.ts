@@ -22,6 +22,8 @@ export interface OutgoingMessage {
   value: Buffer | null;
   headers?: { [name: string]: Buffer | string | Array<Buffer | string> };
   partition?: number;
+  /** Epoch milliseconds (the record's CreateTime); default: when it is produced. */
+  timestamp?: number;
 }
 
 export interface TopicPartition {

@@ -185,7 +185,7 @@ export class MemoryTransport implements Transport {
       key: message.key === null ? null : Buffer.from(message.key),
       value: message.value === null ? null : Buffer.from(message.value),
       headers,
-      timestamp: Date.now(),
+      timestamp: message.timestamp ?? Date.now(),
     };
     log.push(stored);
     this.#sent.get(message.topic)!.push(stored);

@@ -39,6 +39,8 @@ export interface PutOptions<K = unknown> {
   key?: K;
   headers?: { [name: string]: Buffer | string };
   partition?: number;
+  /** The record's timestamp (its event time in windowed tables); default: the driver clock's now, else the system's. */
+  timestamp?: number;
   /** Default: the driver's `timeoutMs`. */
   timeoutMs?: number;
 }
@@ -279,6 +281,7 @@ export class TestDriver {
       ...(options.key === undefined ? {} : { key: options.key }),
       ...(options.headers ? { headers: options.headers } : {}),
       ...(options.partition === undefined ? {} : { partition: options.partition }),
+      timestamp: options.timestamp ?? this.clock?.now() ?? Date.now(),
     });
   }
 
