@@ -9,6 +9,10 @@ import type { DeadLetterInfo, Sensor } from '../sensors/sensor.js';
 import { SetTable } from '../tables/set-table.js';
 import { Table, type TableOptions } from '../tables/table.js';
 import { Topic, type TopicMessage, type TopicOptions } from '../topics/topic.js';
+import type { Duration } from '../clock/duration.js';
+import { toMs } from '../clock/duration.js';
+import { cronSchedule, everySchedule } from '../timers/schedule.js';
+import { Timer, type TimerOptions } from '../timers/timer.js';
 import type { AnyTopic, Service } from '../topology/topology.js';
 import type { OutgoingMessage, TopicPartition, TopicPartitionOffset, Transport } from '../transport/transport.js';
 import { resolveAppOptions, type AppOptions, type ResolvedAppOptions } from './app-options.js';
@@ -28,6 +32,22 @@ export interface AppStats {
   outstanding: number;
   /** Table partitions waiting for or in recovery (their source partitions are held until done). */
   recovering: number;
+  /** Timers in the middle of a run. */
+  timersRunning: number;
+}
+
+export interface CrontabOptions extends TimerOptions {
+  /** An IANA time zone (`Europe/Paris`) the expression is read in; default the process's. */
+  timezone?: string;
+}
+
+/** What `@service(app)` registers of a class: its agents and its timers. */
+export interface ServiceMembers {
+  agents: Array<{ method: string; topic: Topic<never, never>; options: AgentOptions }>;
+  timers: Array<
+    | { method: string; every: Duration; options: TimerOptions }
+    | { method: string; crontab: string; options: CrontabOptions }
+  >;
 }
 
 interface AppEvents {
@@ -134,6 +154,7 @@ export class App extends EventEmitter<AppEvents> {
       pausedPartitions: runtime.conductor.pausedPartitions,
       outstanding: runtime.committer.offsets.outstanding(),
       recovering: runtime.tables.recovering,
+      timersRunning: runtime.timers.running,
     };
   }
 
@@ -190,6 +211,45 @@ export class App extends EventEmitter<AppEvents> {
     return table;
   }
 
+  /**
+   * Runs `fn` every `interval` (ms or `'10s'`) while the app runs, like Faust's `@app.timer`: on every
+   * worker, or on the group's leader only (`onLeader`). When it throws it is logged and restarted with backoff.
+   */
+  timer(interval: Duration, fn: () => unknown, options: TimerOptions = {}): Timer {
+    toMs(interval, 'interval');
+    return this.#addTimer(new Timer(this.#runtime.timerParts, (now) => everySchedule(interval, now), fn, options));
+  }
+
+  /**
+   * Runs `fn` at the times of a cron expression (`'*\/5 * * * *'`: every five minutes; six fields for
+   * seconds), in `timezone`, like Faust's `@app.crontab`; on the leader only with `onLeader`.
+   */
+  crontab(expression: string, fn: () => unknown, options: CrontabOptions = {}): Timer {
+    const schedule = cronSchedule(expression, options.timezone);
+    return this.#addTimer(new Timer(this.#runtime.timerParts, () => schedule, fn, options));
+  }
+
+  /** The declared timers and crontabs. */
+  get timers(): readonly Timer[] {
+    return this.#runtime.timers.timers;
+  }
+
+  /** Whether this worker leads the group now (runs the `onLeader` timers). */
+  get isLeader(): boolean {
+    return this.#runtime.timers.isLeader;
+  }
+
+  #addTimer(timer: Timer): Timer {
+    this.#assertNotStarted(`timer ${timer.name}`);
+    if (typeof timer.fn !== 'function') {
+      throw new CoreError('STREAM_APP_ERR_INVALID_OPTIONS', `timer ${timer.name} needs a function`, {
+        details: { option: 'fn' },
+      });
+    }
+    this.#runtime.timers.add(timer);
+    return timer;
+  }
+
   /** Declares an agent: `fn` receives the topic's stream; what it yields goes to `sink`s and `ask` callers. */
   agent<V, K>(topic: Topic<V, K> | string, fn: AgentFunction<V>, options: AgentOptions = {}): Agent<V, K> {
     const source = typeof topic === 'string' ? this.topic<V, K>(topic) : topic;
@@ -206,13 +266,22 @@ export class App extends EventEmitter<AppEvents> {
     return agent;
   }
 
-  /** Registers a decorated class's agents (what `@service(app)` calls). */
-  service(
-    type: new () => object,
-    agents: Array<{ method: string; topic: Topic<never, never>; options: AgentOptions }>,
-  ): Map<string, Agent> {
+  /** Registers a decorated class's agents and timers (what `@service(app)` calls). */
+  service(type: new () => object, { agents, timers }: ServiceMembers): Map<string, Agent> {
     const service: Service = { type };
     const created = new Map<string, Agent>();
+    for (const declared of timers) {
+      const method = declared.method;
+      const fn = function (this: { [name: string]: () => unknown }) {
+        return this[method]!();
+      };
+      const options = { name: `${type.name}.${method}`, ...declared.options };
+      const timer =
+        'every' in declared
+          ? this.timer(declared.every, fn, options)
+          : this.crontab(declared.crontab, fn, options as CrontabOptions);
+      this.#runtime.topology.bindService(timer, service);
+    }
     for (const { method, topic, options } of agents) {
       const fn: AgentFunction<unknown> = function (this: { [name: string]: (stream: unknown) => unknown }, stream) {
         return this[method]!(stream) as ReturnType<AgentFunction<unknown>>;

@@ -68,6 +68,13 @@ export class ManualClock implements Clock {
     return this.#add(callback, ms, Math.max(1, ms));
   }
 
+  /** When the next timer falls due; undefined when none is set. */
+  get nextDue(): number | undefined {
+    let next: number | undefined;
+    for (const timer of this.#timers) if (!timer.cancelled && (next === undefined || timer.at < next)) next = timer.at;
+    return next;
+  }
+
   /** Timers still to fire. */
   get pending(): number {
     return this.#timers.filter((timer) => !timer.cancelled).length;

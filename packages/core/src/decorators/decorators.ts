@@ -1,9 +1,12 @@
 import type { Agent, AgentOptions } from '../agents/agent.js';
-import type { App } from '../app/app.js';
+import type { App, CrontabOptions, ServiceMembers } from '../app/app.js';
+import type { Duration } from '../clock/duration.js';
+import type { TimerOptions } from '../timers/timer.js';
 import type { Topic } from '../topics/topic.js';
 
 const AGENT_METHODS = Symbol.for('stream-app:agent-methods');
 const AGENTS = Symbol.for('stream-app:agents');
+const TIMER_METHODS = Symbol.for('stream-app:timer-methods');
 
 interface AgentMethod {
   method: string;
@@ -11,14 +14,47 @@ interface AgentMethod {
   options: AgentOptions;
 }
 
-type Decorated = { [AGENT_METHODS]?: AgentMethod[]; [AGENTS]?: Map<string, Agent> };
+type Decorated = {
+  [AGENT_METHODS]?: AgentMethod[];
+  [AGENTS]?: Map<string, Agent>;
+  [TIMER_METHODS]?: ServiceMembers['timers'];
+};
+
+function own<T>(type: Decorated, key: typeof AGENT_METHODS | typeof TIMER_METHODS): T[] {
+  if (!Object.hasOwn(type, key)) (type as { [key: symbol]: unknown })[key] = [];
+  return (type as { [key: symbol]: T[] })[key]!;
+}
 
 /** Marks a method of a `@service(app)` class as an agent of `topic` (or of `app.topic(name)`). */
 export function agent(topic: Topic<unknown, unknown>, options: AgentOptions = {}): MethodDecorator {
   return (target, property) => {
-    const type = target.constructor as Decorated;
-    const methods = Object.hasOwn(type, AGENT_METHODS) ? type[AGENT_METHODS]! : (type[AGENT_METHODS] = []);
-    methods.push({ method: String(property), topic: topic as Topic<never, never>, options });
+    own<AgentMethod>(target.constructor as Decorated, AGENT_METHODS).push({
+      method: String(property),
+      topic: topic as Topic<never, never>,
+      options,
+    });
+  };
+}
+
+/** Marks a method of a `@service(app)` class as a timer run every `interval` (ms or `'10s'`), like Faust's `@app.timer`. */
+export function timer(interval: Duration, options: TimerOptions = {}): MethodDecorator {
+  return (target, property) => {
+    own<ServiceMembers['timers'][number]>(target.constructor as Decorated, TIMER_METHODS).push({
+      method: String(property),
+      every: interval,
+      options,
+    });
+  };
+}
+
+/** Marks a method of a `@service(app)` class as run at the times of a cron expression, like Faust's `@app.crontab`. */
+export function crontab(expression: string, options: CrontabOptions = {}): MethodDecorator {
+  return (target, property) => {
+    own<ServiceMembers['timers'][number]>(target.constructor as Decorated, TIMER_METHODS).push({
+      method: String(property),
+      crontab: expression,
+      options,
+    });
   };
 }
 
@@ -29,7 +65,7 @@ export function agent(topic: Topic<unknown, unknown>, options: AgentOptions = {}
 export function service(app: App): ClassDecorator {
   return (target) => {
     const type = target as unknown as (new () => object) & Decorated;
-    type[AGENTS] = app.service(type, type[AGENT_METHODS] ?? []);
+    type[AGENTS] = app.service(type, { agents: type[AGENT_METHODS] ?? [], timers: type[TIMER_METHODS] ?? [] });
   };
 }
 

@@ -17,6 +17,8 @@ import type { TableStore } from '../stores/store.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import type { Table, TableOwner } from '../tables/table.js';
 import { TableManager } from '../tables/table-manager.js';
+import { Timers } from '../timers/timers.js';
+import type { Timer, TimerParts } from '../timers/timer.js';
 import { WindowedTable, type WindowKindSpec, type WindowOptions } from '../windows/windowed-table.js';
 import { Topic, type TopicMessage, type TopicOwner } from '../topics/topic.js';
 import { declareTopics } from '../topology/declare.js';
@@ -47,6 +49,7 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
   readonly given: AppOptions;
   readonly topology = new Topology();
   readonly sensors: Sensors;
+  readonly timers: Timers;
   logger: Logger;
   clock: Clock = systemClock;
   state: AppState = 'created';
@@ -77,6 +80,24 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
       this.logger.warn('a sensor threw; it is skipped for this event', { hook, error: error as Error }),
     );
     this.topology.onLateTopic = (topic) => this.#subscribeLate(topic);
+    this.timers = new Timers(this.id, () => this.logger);
+  }
+
+  /** What timers read of the runtime, at each use. */
+  get timerParts(): TimerParts {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getters below read the runtime when used
+    const runtime = this;
+    return {
+      get clock() {
+        return runtime.clock;
+      },
+      sensors: this.sensors,
+      get logger() {
+        return runtime.logger;
+      },
+      isLeader: () => this.timers.isLeader,
+      thisFor: (timer: Timer) => this.topology.thisFor(timer),
+    };
   }
 
   // ── services, made at start with the clock and logger the app ends up with ───
@@ -314,7 +335,7 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
       }
       this.conductor.startAgents(this);
       await this.#declare(this.#specs());
-      const topics = this.topology.subscription();
+      const topics = this.#subscription();
       if (this.scopesEvents) {
         // Before anything is consumed: a co-partitioning mistake fails the start, before a changelog is
         // created with the wrong count.
@@ -343,6 +364,7 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
         this.#consumer = consumer;
       }
       if (this.failure) throw this.failure;
+      this.timers.start(this.supervisor);
       this.committer.startInterval(this.options.commitIntervalMs, (error) => this.fail(error));
       this.state = 'running';
       this.logger.info('app started', { agents: this.topology.agents.size, topics: topics.join(',') });
@@ -362,6 +384,7 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
     this.state = 'stopping';
     try {
       this.committer.stopInterval();
+      await this.timers.stop();
       const finished = await this.conductor.stopAgents(this.options.shutdownTimeoutMs);
       if (!finished) {
         this.logger.error('agents did not finish within shutdownTimeoutMs; committing what is done', {
@@ -408,6 +431,7 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
     this.conductor.assign(partitions);
     this.committer.offsets.recommitAll();
     this.#tables?.assigned(partitions);
+    this.timers.assigned(partitions);
     this.logger.info('partitions assigned', { partitions: describePartitions(partitions) });
     this.sensors.emit('onPartitionsAssigned', partitions);
     await this.#hook('onPartitionsAssigned', partitions);
@@ -416,6 +440,7 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
   async #revoke(partitions: TopicPartition[], lost: boolean): Promise<void> {
     await this.conductor.revoke(partitions, lost, () => this.failure !== undefined);
     await this.#tables?.revoked(partitions);
+    this.timers.revoked(partitions);
     this.logger.info(lost ? 'partitions lost' : 'partitions revoked', { partitions: describePartitions(partitions) });
     this.sensors.emit('onPartitionsRevoked', partitions, lost);
     await this.#hook('onPartitionsRevoked', partitions);
@@ -443,12 +468,20 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
 
   /** The topics to declare (changelogs are declared by the table manager's turn in start). */
   #specs(): TopicSpec[] {
-    return this.topology.specs({
+    const specs = this.topology.specs({
       name: this.options.deadLetterTopic,
       partitions: this.options.topicPartitions,
       replicas: this.options.topicReplicationFactor,
       config: {},
     });
+    if (this.timers.electsLeader) specs.push(this.timers.leaderSpec(this.options.topicReplicationFactor));
+    return specs;
+  }
+
+  /** The topics the group consumer reads: the agents', and the leader topic when a timer runs on the leader. */
+  #subscription(): string[] {
+    const topics = this.topology.subscription();
+    return this.timers.electsLeader ? [...topics, this.timers.leaderTopic] : topics;
   }
 
   #declare(specs: TopicSpec[]): Promise<void> {
@@ -466,7 +499,7 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
       .catch(() => {})
       .then(async () => {
         await this.#declare(this.#specs());
-        await this.#consumer?.subscribe(this.topology.subscription());
+        await this.#consumer?.subscribe(this.#subscription());
       });
     this.#lateTopics.catch((error: unknown) => this.fail(error as Error));
   }

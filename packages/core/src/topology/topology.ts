@@ -1,4 +1,5 @@
 import type { Agent } from '../agents/agent.js';
+import type { Timer } from '../timers/timer.js';
 import type { Topic } from '../topics/topic.js';
 import type { TopicSpec } from '../transport/transport.js';
 
@@ -20,7 +21,7 @@ export class Topology {
   readonly topics = new Map<string, AnyTopic>();
   readonly agents = new Map<string, Agent>();
   readonly #routes = new Map<string, Agent[]>();
-  readonly #services = new Map<Agent, Service>();
+  readonly #services = new Map<Agent | Timer, Service>();
   #subscribed = false;
   onLateTopic: ((topic: string) => void) | undefined;
 
@@ -33,12 +34,12 @@ export class Topology {
     this.route(agent.topic.name, agent);
   }
 
-  bindService(agent: Agent, service: Service): void {
-    this.#services.set(agent, service);
+  bindService(member: Agent | Timer, service: Service): void {
+    this.#services.set(member, service);
   }
 
-  /** The `this` of a decorated agent: one instance of its class, made when first needed. */
-  thisFor(agent: Agent): unknown {
+  /** The `this` of a decorated agent or timer: one instance of its class, made when first needed. */
+  thisFor(agent: Agent | Timer): unknown {
     const service = this.#services.get(agent);
     if (!service) return undefined;
     service.instance ??= new service.type();

@@ -39,7 +39,7 @@ export interface WindowOptions<V, K> {
    */
   closeOn?: 'stream-time' | 'clock';
   /** Called once for each window that closes, on the worker that owns it, with its final value. */
-  onWindowClose?: (key: K, window: Window, value: V) => void | Promise<void>;
+  onWindowClose?: (key: K, window: Window, value: V) => unknown;
   /** How two values merge: the events inside a sliding window, sessions an event joins. Default: numbers add. */
   combine?: (a: V, b: V) => V;
 }

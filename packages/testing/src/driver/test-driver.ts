@@ -3,6 +3,8 @@ import {
   Agent,
   DEAD_LETTER_HEADERS,
   firstHeader,
+  toMs,
+  type Duration,
   type ManualClock,
   type App,
   type IncomingMessage,
@@ -121,6 +123,7 @@ export class TestDriver {
       onEventAcked: () => this.#changed(),
       onTableRecovery: () => this.#changed(),
       onPartitionsResumed: () => this.#changed(),
+      onTimerRun: () => this.#changed(),
       onAgentYield: (agent, event, value) => {
         const putId = event ? firstHeader(event.headers, PUT_ID_HEADER)?.toString() : undefined;
         this.#yields.push({ agent: agent.name, putId, value });
@@ -169,7 +172,7 @@ export class TestDriver {
 
   /**
    * Resolves when the app is idle: every message handed to its agents and finished, every offset
-   * committed. Rejects with the app's failure if it fails, or after `timeoutMs` naming what is unfinished.
+   * committed, no timer running (after `advance`, the runs it made due). Rejects with the app's failure if it fails, or after `timeoutMs` naming what is unfinished.
    * (The driver commits as it checks, so `committed()` shows exactly what is finished.)
    */
   async settle(timeoutMs = this.#timeoutMs): Promise<void> {
@@ -179,7 +182,8 @@ export class TestDriver {
       if (this.app.failure) throw this.app.failure;
       await this.app.commit();
       const unfinished = this.transport.unfinished(this.app.id);
-      if (unfinished.length === 0 && this.app.stats().recovering === 0) return;
+      const stats = this.app.stats();
+      if (unfinished.length === 0 && stats.recovering === 0 && stats.timersRunning === 0) return;
       if (this.#changes !== seen) continue;
       if (!(await this.#nextChange(deadline))) {
         throw new Error(
@@ -195,6 +199,22 @@ export class TestDriver {
     if (!this.clock) throw new Error('advance(): start the driver with testApp(app, { clock: new ManualClock() })');
     this.clock.advance(ms);
     this.#changed();
+  }
+
+  /**
+   * Lets `ms` (or `'10m'`) pass on the app's clock, due time by due time, settling after each: a timer
+   * re-arms after its run and a window closing on the clock closes, as they would in real time.
+   */
+  async elapse(ms: Duration): Promise<void> {
+    const clock = this.clock;
+    if (!clock) throw new Error('elapse(): start the driver with testApp(app, { clock: new ManualClock() })');
+    const until = clock.now() + toMs(ms, 'elapse', { allowZero: true });
+    for (let due = clock.nextDue; due !== undefined && due <= until; due = clock.nextDue) {
+      this.advance(Math.max(0, due - clock.now()));
+      await this.settle();
+    }
+    this.advance(until - clock.now());
+    await this.settle();
   }
 
   /** What `agent` has yielded so far, for any message. */
