@@ -1,68 +1,22 @@
 // Tables across worker processes against the real broker: a kill -9 mid-stream loses no count.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { createLogger, KafkaTransport } from '@stream-app/core';
-import { adminKafka, createAdminClient, testbedCredentials } from '@stream-app/testing';
+import { adminKafka } from '@stream-app/testing';
 import { useTestbed } from '@stream-app/testing/vitest';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { startWorker, type Worker } from './helpers/worker-process.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { brokerChecks, waitUntil } from './helpers/broker-checks.js';
+import { logEntries, workerPool, type Worker } from './helpers/worker-process.js';
 
 const testbed = useTestbed();
 const COUNTER_APP = fileURLToPath(new URL('./fixtures/counter-app.ts', import.meta.url));
-const workers: Worker[] = [];
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const worker of workers.splice(0)) {
-    if (worker.process.exitCode === null && worker.process.signalCode === null) worker.process.kill('SIGKILL');
-    await worker.exited;
-  }
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const pool = workerPool(testbed);
+const tempDir = (prefix: string) => pool.tempDir(prefix);
 
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(dir);
-  return dir;
-}
-
-async function withAdmin<T>(fn: (admin: ReturnType<typeof createAdminClient>) => Promise<T>): Promise<T> {
-  const admin = createAdminClient(testbed.kafka);
-  await admin.connect();
-  try {
-    return await fn(admin);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-// The client's admin fetchOffsets took the test process down while the group was rebalancing; the
-// app's own admin port asks with an OffsetFetch of a consumer that never joins.
-let transport: KafkaTransport | undefined;
-afterAll(async () => transport?.close());
-async function committed(groupId: string, topic: string): Promise<number> {
-  if (!transport) {
-    transport = new KafkaTransport({
-      bootstrap: testbed.kafka.bootstrap.oauth,
-      credentials: testbedCredentials(testbed.identityProvider, testbed.clients.app),
-      principal: async () => 'User:test',
-      logger: createLogger({ level: 'error' }),
-    });
-    await transport.connect();
-  }
-  const offsets = await transport.admin.groupOffsets(groupId, [topic]);
-  return offsets.reduce((sum, { offset }) => sum + offset, 0);
-}
-
-async function waitUntil(check: () => Promise<boolean> | boolean, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
+const checks = brokerChecks(testbed);
+afterAll(() => checks.close());
+const { withAdmin, committed } = checks;
 
 /** Produces `total` orders over `keys` accounts (keyed by account) as the admin, in batches of 10 000. */
 async function produceOrders(topic: string, total: number, keys: number): Promise<void> {
@@ -85,9 +39,7 @@ async function produceOrders(topic: string, total: number, keys: number): Promis
 
 /** A counter-app worker with its own state directory, stopped after the test. */
 function launchCounter(env: { [name: string]: string }, statePrefix: string): Worker {
-  const worker = startWorker(testbed, COUNTER_APP, { ...env, COUNTER_STATE_DIR: tempDir(statePrefix) });
-  workers.push(worker);
-  return worker;
+  return pool.start(COUNTER_APP, { ...env, COUNTER_STATE_DIR: tempDir(statePrefix) });
 }
 
 /** The counter app's last status line: table partitions held and recoveries pending. */
@@ -101,35 +53,10 @@ function lastStatus(worker: Worker): { recovering: number; held: number[] } | un
 
 /** The last value of every key in a changelog, read to its high watermarks. */
 async function changelogCounts(topic: string): Promise<Map<string, number>> {
-  const ends = await withAdmin((admin) => admin.fetchTopicOffsets(topic));
-  const remaining = new Map(ends.map(({ partition, high }) => [partition, Number(high)]));
   const counts = new Map<string, number>();
-  const consumer = adminKafka(testbed.kafka).consumer({
-    kafkaJS: { groupId: `check-${randomUUID()}`, fromBeginning: true, autoCommit: false },
-  });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [topic] });
-    let done!: () => void;
-    const finished = new Promise<void>((resolve) => (done = resolve));
-    const check = () => [...remaining.values()].every((high) => high <= 0) && done();
-    check();
-    await consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        const key = message.key!.toString();
-        if (message.value === null) counts.delete(key);
-        else counts.set(key, Number(message.value.toString()));
-        const high = ends.find((end) => end.partition === partition)!.high;
-        if (Number(message.offset) + 1 >= Number(high)) remaining.set(partition, 0);
-        check();
-      },
-    });
-    await Promise.race([
-      finished,
-      new Promise((_, reject) => setTimeout(() => reject(new Error('reading the changelog took over 60 s')), 60_000)),
-    ]);
-  } finally {
-    await consumer.disconnect();
+  for (const { key, value } of await checks.readTopic(topic)) {
+    if (value === null) counts.delete(key!);
+    else counts.set(key!, Number(value));
   }
   return counts;
 }
@@ -168,7 +95,7 @@ describe('tables across workers', () => {
             writeFileSync(`${process.env.STREAM_APP_TEST_DUMP}/${name}.log`, worker.output.join('\n'));
           writeFileSync(
             `${process.env.STREAM_APP_TEST_DUMP}/offsets.json`,
-            JSON.stringify(await transport!.admin.groupOffsets(id, [topic])),
+            JSON.stringify(await checks.groupOffsets(id, topic)),
           );
         }
         throw new Error(
@@ -239,16 +166,10 @@ describe('tables across workers', () => {
     owner.process.kill('SIGKILL');
     await owner.exited;
     const recovered = () =>
-      survivor.output
-        .slice(seenBefore)
-        .flatMap((line) => {
-          try {
-            return [JSON.parse(line) as { msg?: string; partition?: number; records?: number }];
-          } catch {
-            return []; // the banner and other plain lines
-          }
-        })
-        .filter((entry) => entry.msg === 'table partition recovered');
+      logEntries(survivor, seenBefore).filter((entry) => entry.msg === 'table partition recovered') as Array<{
+        partition: number;
+        records: number;
+      }>;
     // The broker notices the dead owner after its session timeout (10 s).
     await waitUntil(() => recovered().length >= 1, 'the survivor to take partitions over', 60_000);
     await new Promise((resolve) => setTimeout(resolve, 1_000));

@@ -1,7 +1,11 @@
 // A `stream-app worker` child process as a user starts it, with its output collected.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestbedInfo } from '@stream-app/testing';
+import { afterEach } from 'vitest';
 
 const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
 
@@ -70,4 +74,40 @@ export function startWorker(testbed: TestbedInfo, app: string, env: { [name: str
         check();
       }),
   };
+}
+
+/** Workers and temporary directories of a test file: after each test, workers still running are killed and the directories removed. */
+export function workerPool(testbed: TestbedInfo) {
+  const workers: Worker[] = [];
+  const dirs: string[] = [];
+  afterEach(async () => {
+    for (const worker of workers.splice(0)) {
+      if (worker.process.exitCode === null && worker.process.signalCode === null) worker.process.kill('SIGKILL');
+      await worker.exited;
+    }
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    start(app: string, env: { [name: string]: string }): Worker {
+      const worker = startWorker(testbed, app, env);
+      workers.push(worker);
+      return worker;
+    },
+    tempDir(prefix: string): string {
+      const dir = mkdtempSync(join(tmpdir(), prefix));
+      dirs.push(dir);
+      return dir;
+    },
+  };
+}
+
+/** A worker's JSON log lines (the banner and other plain lines left out). */
+export function logEntries(worker: Worker, from = 0): Array<{ msg?: string; [field: string]: unknown }> {
+  return worker.output.slice(from).flatMap((line) => {
+    try {
+      return [JSON.parse(line) as { msg?: string }];
+    } catch {
+      return [];
+    }
+  });
 }
