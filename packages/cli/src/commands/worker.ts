@@ -85,6 +85,12 @@ function banner(app: App, principal: string): string {
         .join('\n') || 'none',
     ],
     ['topics', [...app.topics.values()].map((topic) => topic.name).join(', ')],
+    ...(app.tables.size > 0
+      ? [['tables', [...app.tables.values()].map((table) => `${table.name} → ${table.changelogTopic}`).join('\n')] as [string, string]]
+      : []),
+    ...(app.timers.length > 0
+      ? [['timers', app.timers.map((timer) => `${timer.name} (${timer.description})`).join('\n')] as [string, string]]
+      : []),
     ['dead letters', `${app.options.deadLetterTopic} (${app.options.onBadMessage})`],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));

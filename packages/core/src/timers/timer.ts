@@ -33,6 +33,8 @@ export class Timer implements SupervisedTask {
   readonly schedule: (now: number) => Schedule;
   readonly fn: () => unknown;
   readonly onLeader: boolean;
+  /** When it runs, for the worker's banner: `every 10000 ms`, `crontab '0 * * * *'`. */
+  readonly description: string;
   readonly #parts: TimerParts;
   #supervised: Supervised | undefined;
   #wake: (() => void) | undefined;
@@ -45,6 +47,7 @@ export class Timer implements SupervisedTask {
   constructor(parts: TimerParts, schedule: (now: number) => Schedule, fn: () => unknown, options: TimerOptions = {}) {
     this.#parts = parts;
     this.schedule = schedule;
+    this.description = schedule(0).description + (options.onLeader ? ', on the leader' : '');
     this.fn = fn;
     this.onLeader = options.onLeader ?? false;
     this.name = options.name ?? (fn.name || 'timer');
