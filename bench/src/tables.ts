@@ -4,7 +4,10 @@
 // Throughput, three sides, rounds interleaved (the order rotates each round), medians reported:
 // - stateless: one agent decodes a small JSON order ({account, amount}) and does nothing with it;
 // - memory:    the same agent counts orders per account into a table with the memory store;
-// - lmdb:      the same with the LMDB store, in a fresh temporary stateDir (removed afterwards).
+// - lmdb:      the same with the LMDB store, in a fresh temporary stateDir (removed afterwards);
+// - tumbling:  the same count per account per 1-minute window (memory store, grace 10 s);
+// - hopping:   per 1-minute window every 10 s (each order counts in six windows).
+// The windowed sides are reported as a ratio of the plain (memory) table count of the same round.
 // Each run reads its own freshly filled topic of 4 partitions (10 000 accounts, keyed by account) as a
 // fresh app id (consumer group). The measure: from `app.start()` to the group having committed the
 // offsets of all N records (a commit flushes the table's writes to its changelog and store first, so
@@ -46,7 +49,7 @@ const RECOVERY_KEYS = 100_000;
 const RUN_TIMEOUT_MS = 5 * 60_000;
 const DEAD_LETTERS = 'bench-tables-dead-letters';
 
-const SIDES = ['stateless', 'memory', 'lmdb'] as const;
+const SIDES = ['stateless', 'memory', 'lmdb', 'tumbling', 'hopping'] as const;
 type Side = (typeof SIDES)[number];
 
 interface Order {
@@ -159,7 +162,25 @@ async function runSide(testbed: Testbed, side: Side, topic: string, id: string, 
       }
     });
   }
-  const counts = side === 'stateless' ? undefined : app.table<number>('counts', { default: () => 0, store: side });
+  const counts =
+    side === 'memory' || side === 'lmdb' ? app.table<number>('counts', { default: () => 0, store: side }) : undefined;
+  // The windowed sides count into the memory store too: their ratio to `memory` is the windows' own cost.
+  const windowed =
+    side === 'tumbling'
+      ? app.table<number>('counts', { default: () => 0 }).tumbling('1m', { grace: '10s' })
+      : side === 'hopping'
+        ? app.table<number>('counts', { default: () => 0 }).hopping('1m', '10s', { grace: '10s' })
+        : undefined;
+  let late = 0;
+  app.addSensor({ onLateEvent: () => void (late += 1) });
+  if (windowed) {
+    app.agent(orders, async (stream) => {
+      for await (const order of stream) {
+        firstRecord ??= process.hrtime.bigint();
+        windowed.update(order.account, (count) => count + 1);
+      }
+    });
+  }
   if (counts) {
     app.agent(orders, async (stream) => {
       for await (const order of stream) {
@@ -203,6 +224,15 @@ async function runSide(testbed: Testbed, side: Side, topic: string, id: string, 
       throw new Error(
         `${side}: received ${stats.received} of ${records}, ${stats.deadLettered} dead-lettered, ${stats.skipped} skipped`,
       );
+    }
+    if (windowed) {
+      // Each order counts in one tumbling window, or in each of the six hopping windows (1 min / 10 s) it falls in.
+      let total = 0;
+      for (const key of windowed.keys()) for (const { value } of windowed.get(key).value()) total += value;
+      const expected = records * (side === 'hopping' ? 6 : 1);
+      if (total !== expected || late > 0) {
+        throw new Error(`${side}: the windows count ${total}, not ${expected} (${late} late events)`);
+      }
     }
     if (counts) {
       let keys = 0;
@@ -370,7 +400,7 @@ function printTable(table: string[][], leftColumns: number): void {
 async function main() {
   process.stdout.write(
     `tables: ${RECORDS.toLocaleString('en')} orders on ${PARTITIONS} partitions, ${KEYS.toLocaleString('en')} accounts, ` +
-      `stateless vs memory table vs LMDB table, ${ROUNDS} rounds, interleaved; ` +
+      `stateless vs memory table vs LMDB table vs tumbling and hopping windows, ${ROUNDS} rounds, interleaved; ` +
       `recovery of ${RECOVERY_RECORDS.toLocaleString('en')} changelog records\n`,
   );
   const testbed = await startTestbed({ onProgress: (m) => process.stdout.write(`  › ${m}\n`) });
@@ -447,6 +477,8 @@ async function main() {
           'µs CPU/msg stateless',
           'memory',
           'lmdb',
+          'tumbling',
+          'hopping',
         ],
         ...rounds.map(({ first, runs }, index) => [
           String(index + 1),
@@ -494,6 +526,29 @@ async function main() {
       ],
       1,
     );
+    const ofTable = (side: Side) => rounds.map(({ runs }) => runs[side].rate / runs.memory.rate);
+    printTable(
+      [
+        ['round', 'table msg/s', 'tumbling 1m msg/s', 'tumbling/table', 'hopping 1m/10s msg/s', 'hopping/table'],
+        ...rounds.map(({ runs }, index) => [
+          String(index + 1),
+          rate(runs.memory.rate),
+          rate(runs.tumbling.rate),
+          ofTable('tumbling')[index]!.toFixed(3),
+          rate(runs.hopping.rate),
+          ofTable('hopping')[index]!.toFixed(3),
+        ]),
+        [
+          'median',
+          rate(median(rounds.map(({ runs }) => runs.memory.rate))),
+          rate(median(rounds.map(({ runs }) => runs.tumbling.rate))),
+          median(ofTable('tumbling')).toFixed(3),
+          rate(median(rounds.map(({ runs }) => runs.hopping.rate))),
+          median(ofTable('hopping')).toFixed(3),
+        ],
+      ],
+      1,
+    );
     const peak = (side: Side, of: keyof Memory) => Math.max(...rounds.map(({ runs }) => runs[side].memory[of]));
     printTable(
       [
@@ -516,6 +571,7 @@ async function main() {
     );
     process.stdout.write(
       `\nmedian of ${ROUNDS} paired rounds: memory table ${median(ratios('memory')).toFixed(3)} of stateless, ` +
+        `tumbling 1m ${median(ofTable('tumbling')).toFixed(3)} and hopping 1m/10s ${median(ofTable('hopping')).toFixed(3)} of the table, ` +
         `LMDB table ${median(ratios('lmdb')).toFixed(3)} of stateless; recovery from empty ` +
         `${rate(recoveries[0]!.result.read / recoveries[0]!.result.seconds)} records/s, from checkpoint ` +
         `${recoveries[1]!.result.read.toLocaleString('en')} records read in ${recoveries[1]!.result.seconds.toFixed(2)} s\n`,

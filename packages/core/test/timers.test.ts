@@ -101,7 +101,9 @@ describe('timers', () => {
 
   it('refuses a crontab or an interval it cannot read, saying what to write', () => {
     const app = new App({ id: 'bad', broker: 'kafka:9093' });
-    expect(() => app.crontab('every 5 minutes', () => {})).toThrow(/crontab "every 5 minutes" is not valid.*five fields/);
+    expect(() => app.crontab('every 5 minutes', () => {})).toThrow(
+      /crontab "every 5 minutes" is not valid.*five fields/,
+    );
     expect(() => app.crontab('* * * * *', () => {}, { timezone: 'Mars/Olympus' })).toThrow(/IANA time zone/);
     expect(() => app.timer('soon', () => {})).toThrow(/interval must be .*'10s'/);
   });

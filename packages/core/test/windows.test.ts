@@ -93,7 +93,9 @@ describe('windowed tables', () => {
       { key: 'bob', window: { start: T0, end: T0 + MINUTE }, value: 1 },
     ]);
     await put('ann', T0 + 40_000); // after the grace period: dropped
-    expect(late).toEqual([expect.objectContaining({ table: 'views', eventTime: T0 + 40_000, streamTime: T0 + 70_000 })]);
+    expect(late).toEqual([
+      expect.objectContaining({ table: 'views', eventTime: T0 + 40_000, streamTime: T0 + 70_000 }),
+    ]);
     expect(views.get('ann').at(T0)).toBe(3);
     expect(views.get('ann').now()).toBe(0); // the clock's now is years after these windows
     expect(views.get('ann').value()).toEqual([
@@ -217,7 +219,11 @@ describe('windowed tables', () => {
 
   it('closes windows on the clock when told to: the driver moves time to the close', async () => {
     const clock = new ManualClock(T0);
-    const { app, pageViews, closed } = viewsApp({ type: 'tumbling', size: MINUTE }, { closeOn: 'clock', grace: '5s' }, 1);
+    const { app, pageViews, closed } = viewsApp(
+      { type: 'tumbling', size: MINUTE },
+      { closeOn: 'clock', grace: '5s' },
+      1,
+    );
     const driver = await drive(app, { clock });
     await driver.put(pageViews, { user: 'ann' }, { key: 'ann' });
     await driver.put(pageViews, { user: 'ann' }, { key: 'ann' });

@@ -86,7 +86,12 @@ function banner(app: App, principal: string): string {
     ],
     ['topics', [...app.topics.values()].map((topic) => topic.name).join(', ')],
     ...(app.tables.size > 0
-      ? [['tables', [...app.tables.values()].map((table) => `${table.name} → ${table.changelogTopic}`).join('\n')] as [string, string]]
+      ? [
+          ['tables', [...app.tables.values()].map((table) => `${table.name} → ${table.changelogTopic}`).join('\n')] as [
+            string,
+            string,
+          ],
+        ]
       : []),
     ...(app.timers.length > 0
       ? [['timers', app.timers.map((timer) => `${timer.name} (${timer.description})`).join('\n')] as [string, string]]

@@ -183,7 +183,10 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
       });
     }
     const windowed = new WindowedTable(this, table, kind, options);
-    this.tables.replace(table as unknown as Table<unknown, unknown>, windowed.table as unknown as Table<unknown, unknown>);
+    this.tables.replace(
+      table as unknown as Table<unknown, unknown>,
+      windowed.table as unknown as Table<unknown, unknown>,
+    );
     return windowed;
   }
 

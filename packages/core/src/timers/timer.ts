@@ -90,7 +90,11 @@ export class Timer implements SupervisedTask {
         this.#parts.sensors.emit('onTimerRun', { timer: this.name, durationMs: clock.now() - started });
       } catch (error) {
         const failure = error instanceof Error ? error : new Error(String(error));
-        this.#parts.logger.error('timer threw', { code: 'STREAM_APP_ERR_TIMER_FAILED', timer: this.name, error: failure });
+        this.#parts.logger.error('timer threw', {
+          code: 'STREAM_APP_ERR_TIMER_FAILED',
+          timer: this.name,
+          error: failure,
+        });
         this.#parts.sensors.emit('onTimerRun', { timer: this.name, durationMs: clock.now() - started, error: failure });
         throw failure;
       } finally {

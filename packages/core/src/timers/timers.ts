@@ -1,7 +1,7 @@
 import type { Logger } from '../logging/logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { TopicPartition, TopicSpec } from '../transport/transport.js';
-import { Timer } from './timer.js';
+import type { Timer } from './timer.js';
 
 /**
  * The timers of an app, and who leads the group. The leader is chosen by Kafka itself, as Faust

@@ -269,7 +269,16 @@ export class WindowedTable<V = unknown, K = string> {
     }
     this.table.writeTo(partition, key, fn(value === undefined ? (this.#base.options.default?.() as V) : value));
     if (!state.byKey.get(id)?.has(key)) {
-      state.add({ key, keyId: id, start, end, closesAt, expiresAt: end + gap + this.expires, closed: false, gone: false });
+      state.add({
+        key,
+        keyId: id,
+        start,
+        end,
+        closesAt,
+        expiresAt: end + gap + this.expires,
+        closed: false,
+        gone: false,
+      });
     }
     return true;
   }
