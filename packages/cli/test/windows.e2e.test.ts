@@ -140,6 +140,7 @@ describe('windowed tables across workers', () => {
     expect(late.length).toBeGreaterThan(10);
 
     // Expired: the stores (dumped by each worker on SIGTERM) and the changelogs keep only the last windows.
+    expect(readdirSync(dumps)).toHaveLength(2); // one per worker still running at the end
     for (const file of readdirSync(dumps)) {
       const held = JSON.parse(readFileSync(join(dumps, file), 'utf8')) as Array<{
         table: string;

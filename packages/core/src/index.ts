@@ -29,7 +29,7 @@ export type { StoreContext, StoreWrite, TableStore } from './stores/store.js';
 export { currentEvent } from './agents/current-event.js';
 export { Stream } from './streams/stream.js';
 export type { StreamTarget } from './streams/stream.js';
-export { StreamEvent } from './streams/event.js';
+export { EVENT_TIME_HEADER, StreamEvent } from './streams/event.js';
 export { agent, agentOf, crontab, service, timer } from './decorators/decorators.js';
 export { Timer } from './timers/timer.js';
 export type { TimerOptions } from './timers/timer.js';

@@ -187,6 +187,20 @@ describe('windowed tables', () => {
     });
   }
 
+  it('sliding: an event too late for its own window still counts in the later windows that hold it', async () => {
+    const { app, pageViews, closed, late } = viewsApp({ type: 'sliding', size: '30s' }, {}, 1, false);
+    const driver = await drive(app);
+    for (const at of [100_000, 80_000, 105_000, 200_000]) {
+      await driver.put(pageViews, { user: 'ann' }, { key: 'ann', timestamp: T0 + at });
+    }
+    expect(late).toEqual([]);
+    // The window ending at 80 s closed before that event came (stream time 100 s): it is not announced.
+    expect(closed).toEqual([
+      { key: 'ann', window: { start: T0 + 70_001, end: T0 + 100_001 }, value: 2 },
+      { key: 'ann', window: { start: T0 + 75_001, end: T0 + 105_001 }, value: 3 },
+    ]);
+  });
+
   it('deletes expired windows from the store and tombstones them in the changelog, also after a restart', async () => {
     const transport = new MemoryTransport();
     const first = viewsApp({ type: 'tumbling', size: MINUTE }, { expires: '2m' }, 1);
@@ -231,6 +245,24 @@ describe('windowed tables', () => {
     expect(closed).toEqual([]);
     driver.advance(2_000);
     expect(closed).toEqual([{ key: 'ann', window: { start: T0, end: T0 + MINUTE }, value: 2 }]);
+  });
+
+  it('a window closed on the clock of a quiet partition stays announced after a restart', async () => {
+    const clock = new ManualClock(T0);
+    const transport = new MemoryTransport();
+    const first = viewsApp({ type: 'tumbling', size: MINUTE }, { closeOn: 'clock', expires: '10m' }, 1);
+    const driver = await drive(first.app, { transport, clock });
+    await driver.put(first.pageViews, { user: 'ann' }, { key: 'ann' });
+    await driver.elapse('2m'); // closes [0:00, 1:00) with no event after it, then commits
+    await driver.stop();
+    const second = viewsApp({ type: 'tumbling', size: MINUTE }, { closeOn: 'clock', expires: '10m' }, 1);
+    const again = await drive(second.app, { transport, clock });
+    await again.elapse('1m');
+    expect(first.closed.map((c) => c.value)).toEqual([1]);
+    expect(second.closed).toEqual([]);
+    expect(second.views.get('ann').value()).toEqual([
+      { window: { start: T0, end: T0 + MINUTE }, value: 1, closed: true },
+    ]);
   });
 
   it('sliding windows and sessions of values that are not numbers need combine', async () => {

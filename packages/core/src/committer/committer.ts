@@ -107,10 +107,11 @@ export class Committer {
     const strategy = this.#strategy;
     if (!consumer || !strategy) return;
     const offsets = this.offsets.uncommitted(partitions);
-    if (offsets.length === 0) return;
     const started = this.#clock.now();
     const generation = this.offsets.generation;
+    // Also with nothing to commit: a store may have writes no offset is behind (windows closed on the clock).
     for (const hook of this.#beforeCommit) await hook();
+    if (offsets.length === 0) return;
     await strategy.commit(offsets, consumer);
     // A rebalance during the commit: what it committed may not be stored, so the next commit sends it again.
     if (this.offsets.generation === generation) this.offsets.markCommitted(offsets);

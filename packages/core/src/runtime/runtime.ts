@@ -66,6 +66,7 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
   #stopping: Promise<void> | undefined;
   #lateTopics: Promise<void> = Promise.resolve();
   #consumer: Consumer | undefined;
+  readonly #refused = new WeakSet<StreamEvent>();
   readonly #onFail: (error: Error) => void;
   /** Told once, when a stop has ended. */
   onStopped: () => void = () => {};
@@ -190,7 +191,10 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
     return windowed;
   }
 
+  /** An event a table refuses goes to the dead-letter topic once, whichever tables refuse it. */
   deadLetterEvent(event: StreamEvent, error: Error, agent: string): void {
+    if (this.#refused.has(event)) return;
+    this.#refused.add(event);
     this.deadLetters.send(event.message, error, agent);
   }
 
@@ -387,7 +391,12 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
     this.state = 'stopping';
     try {
       this.committer.stopInterval();
-      await this.timers.stop();
+      if (!(await this.timers.stop(this.options.shutdownTimeoutMs))) {
+        this.logger.error('timers did not finish their runs within shutdownTimeoutMs; stopping anyway', {
+          code: 'STREAM_APP_ERR_SHUTDOWN_TIMEOUT',
+          shutdownTimeoutMs: this.options.shutdownTimeoutMs,
+        });
+      }
       const finished = await this.conductor.stopAgents(this.options.shutdownTimeoutMs);
       if (!finished) {
         this.logger.error('agents did not finish within shutdownTimeoutMs; committing what is done', {
@@ -441,9 +450,11 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
   }
 
   async #revoke(partitions: TopicPartition[], lost: boolean): Promise<void> {
+    // The leader's runs stop first and are waited for while agents drain.
+    const leading = this.timers.revoked(partitions, Math.min(this.options.shutdownTimeoutMs, 10_000));
     await this.conductor.revoke(partitions, lost, () => this.failure !== undefined);
     await this.#tables?.revoked(partitions);
-    this.timers.revoked(partitions);
+    await leading;
     this.logger.info(lost ? 'partitions lost' : 'partitions revoked', { partitions: describePartitions(partitions) });
     this.sensors.emit('onPartitionsRevoked', partitions, lost);
     await this.#hook('onPartitionsRevoked', partitions);

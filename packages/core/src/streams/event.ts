@@ -1,6 +1,9 @@
 import type { OffsetEntry, PartitionOffsets } from '../committer/offset-tracker.js';
 import type { IncomingMessage, MessageHeaders } from '../transport/transport.js';
 
+/** The event time of a forwarded event (`through`, `groupBy`): the timestamp of the record it came from. */
+export const EVENT_TIME_HEADER = 'stream-app.event-time';
+
 /**
  * A message as an agent sees it: typed key and value plus where it came from.
  * `ack()` says this agent is done with it; streams do it for you when the
@@ -42,6 +45,13 @@ export class StreamEvent<V = unknown, K = unknown> {
   }
   get timestamp(): number {
     return this.message.timestamp;
+  }
+  /** When it happened: the timestamp of the record it was forwarded from (`through`, `groupBy`), else its own. */
+  get eventTime(): number {
+    const forwarded = this.message.headers[EVENT_TIME_HEADER];
+    const first = Array.isArray(forwarded) ? forwarded[0] : forwarded;
+    const time = first === undefined ? Number.NaN : Number(first.toString());
+    return Number.isFinite(time) ? time : this.message.timestamp;
   }
   /** Every header; a name that repeats has all its values, in order. */
   get headers(): MessageHeaders {

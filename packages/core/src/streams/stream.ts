@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from '../clock/clock.js';
 import type { Channel } from './channel.js';
-import type { StreamEvent } from './event.js';
+import { EVENT_TIME_HEADER, type StreamEvent } from './event.js';
+import type { MessageHeaders } from '../transport/transport.js';
 
 const END = Symbol('end');
 const TIMEOUT = Symbol('timeout');
@@ -264,14 +265,7 @@ export class Stream<T> implements AsyncIterable<T> {
       await context.topicReady(topic);
       for await (const item of upstream) {
         // Not awaited, so that sends batch; the app flushes them before it commits the offsets behind them.
-        // The event's timestamp goes along: its event time is the same after a repartition.
-        trackSend(
-          target.send({
-            ...message(item.value, item.event),
-            headers: item.event.headers,
-            timestamp: item.event.timestamp,
-          }),
-        );
+        trackSend(target.send({ ...message(item.value, item.event), headers: forwardedHeaders(item.event) }));
       }
     });
     return Stream.of<U>(source, context);
@@ -293,6 +287,15 @@ export class Stream<T> implements AsyncIterable<T> {
     if (!this.#context) throw new Error(`${operator}() needs a stream that belongs to an agent`);
     return this.#context;
   }
+}
+
+/**
+ * A forwarded event keeps its headers and its event time, in a header: the record itself gets a new
+ * timestamp, so that the retention of the repartition topic never deletes a replay of old events.
+ */
+function forwardedHeaders(event: StreamEvent): MessageHeaders {
+  if (event.headers[EVENT_TIME_HEADER] !== undefined) return event.headers;
+  return { ...event.headers, [EVENT_TIME_HEADER]: Buffer.from(String(event.timestamp)) };
 }
 
 // A send whose failure the app sees at its next commit; nobody awaits this promise.

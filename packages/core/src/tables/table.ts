@@ -282,12 +282,10 @@ export class Table<V = unknown, K = string> {
 
   /**
    * Writes `key` in a partition this worker holds, from outside an agent too (a windowed table's
-   * clock closes windows between events). Returns false when the partition is not held.
+   * clock closes windows between events); a partition not held here is left alone.
    */
-  writeTo(partition: number, key: K, value: V | undefined): boolean {
-    if (!this.#active.has(partition)) return false;
-    this.#put(partition, key, value);
-    return true;
+  writeTo(partition: number, key: K, value: V | undefined): void {
+    if (this.#active.has(partition)) this.#put(partition, key, value);
   }
 
   /** The value of `key` in one partition, undefined when missing. */

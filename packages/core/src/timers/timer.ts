@@ -40,9 +40,9 @@ export class Timer implements SupervisedTask {
   #wake: (() => void) | undefined;
   #ran = false;
   #stopped = false;
-  /** A run in progress (awaited by a graceful stop). */
-  #running: Promise<unknown> | undefined;
-  runs = 0;
+  #finished = false;
+  /** A run in progress (awaited when the worker stops leading, and by a graceful stop). */
+  #running: Promise<void> | undefined;
 
   constructor(parts: TimerParts, schedule: (now: number) => Schedule, fn: () => unknown, options: TimerOptions = {}) {
     this.#parts = parts;
@@ -74,18 +74,29 @@ export class Timer implements SupervisedTask {
     const clock = this.#parts.clock;
     const schedule = this.schedule(clock.now());
     const stopping = () => this.#stopped || (this.#supervised?.stopping ?? false);
+    let last = -Infinity;
     while (!stopping()) {
-      const due = schedule.next(clock.now());
-      if (due === undefined) return;
-      await sleep(clock, Math.max(0, due - clock.now()), { onAbort: (wake) => (this.#wake = wake) });
-      this.#wake = undefined;
+      // After the last due time, even if the clock reads a little earlier (a timer that woke early, NTP).
+      const due = schedule.next(Math.max(clock.now(), last));
+      if (due === undefined) {
+        this.#finished = true;
+        return;
+      }
+      while (clock.now() < due && !stopping()) {
+        await sleep(clock, due - clock.now(), { onAbort: (wake) => (this.#wake = wake) });
+        this.#wake = undefined;
+      }
       if (stopping()) return;
+      last = due;
       if (this.onLeader && !this.#parts.isLeader()) continue;
       const started = clock.now();
+      const run = (async () => this.fn.call(this.#parts.thisFor(this)))();
+      this.#running = run.then(
+        () => {},
+        () => {},
+      );
       try {
-        this.#running = Promise.resolve(this.fn.call(this.#parts.thisFor(this)));
-        await this.#running;
-        this.runs += 1;
+        await run;
         this.#ran = true;
         this.#parts.sensors.emit('onTimerRun', { timer: this.name, durationMs: clock.now() - started });
       } catch (error) {
@@ -103,8 +114,14 @@ export class Timer implements SupervisedTask {
     }
   }
 
+  /** The run in progress, if any (settles, never rejects). */
+  get currentRun(): Promise<void> | undefined {
+    return this.#running;
+  }
+
   onExit(_error: Error | undefined, stopping: boolean): boolean {
-    return !stopping;
+    // A crontab with no time left (a date in the past) is done, not failed.
+    return !stopping && !this.#finished;
   }
 
   progressed(): boolean {

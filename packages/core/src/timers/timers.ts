@@ -43,24 +43,44 @@ export class Timers {
   }
 
   assigned(partitions: TopicPartition[]): void {
-    if (!partitions.some((tp) => tp.topic === this.leaderTopic)) return;
+    if (!partitions.some(this.#leads)) return;
     this.#leader = true;
     this.#logger().info('this worker is the leader: it runs the onLeader timers', { topic: this.leaderTopic });
   }
 
-  revoked(partitions: TopicPartition[]): void {
-    if (!this.#leader || !partitions.some((tp) => tp.topic === this.leaderTopic)) return;
+  /**
+   * The leader partition is given away: no new leader run starts here, and the one in progress (if
+   * any) is waited for, up to `boundMs`, before the partition goes, so that two leaders never overlap.
+   */
+  async revoked(partitions: TopicPartition[], boundMs: number): Promise<void> {
+    if (!this.#leader || !partitions.some(this.#leads)) return;
     this.#leader = false;
     this.#logger().info('this worker is no longer the leader', { topic: this.leaderTopic });
+    const runs = this.timers.filter((timer) => timer.onLeader).map((timer) => timer.currentRun);
+    await bounded(Promise.all(runs), boundMs);
   }
 
   start(supervisor: Supervisor): void {
     for (const timer of this.timers) timer.start((task) => supervisor.start(task));
   }
 
-  /** Stops every timer; a run in progress finishes first. */
-  async stop(): Promise<void> {
-    await Promise.all(this.timers.map((timer) => timer.stop()));
+  /** Stops every timer; a run in progress may finish, for up to `boundMs`. Returns whether all did. */
+  async stop(boundMs: number): Promise<boolean> {
     this.#leader = false;
+    return bounded(Promise.all(this.timers.map((timer) => timer.stop())), boundMs);
+  }
+
+  /** Partition 0 leads, even of a leader topic someone made with more partitions. */
+  readonly #leads = (tp: TopicPartition) => tp.topic === this.leaderTopic && tp.partition === 0;
+}
+
+/** Whether `promise` settled within `ms` (real time: a stop or a rebalance must not wait on a test's clock). */
+async function bounded(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -8,6 +8,8 @@ const STREAM_TIME_ID = `s${STREAM_TIME_KEY}`;
 export interface WindowTableHooks {
   activated(partition: number): void;
   deactivated(partition: number): void;
+  /** Before each flush: what the window closes started is awaited, so that it is flushed with them. */
+  beforeFlush(): Promise<void>;
   closed(): void;
 }
 
@@ -40,6 +42,11 @@ export class WindowTable extends Table<unknown, string> {
   override async deactivate(partition: number): Promise<void> {
     this.#hooks.deactivated(partition);
     await super.deactivate(partition);
+  }
+
+  override async flush(produce: Parameters<Table<unknown, string>['flush']>[0]): Promise<void> {
+    await this.#hooks.beforeFlush();
+    await super.flush(produce);
   }
 
   override close(): Promise<void> {

@@ -28,16 +28,3 @@ export function fixedWindows(size: number, step: number, time: number): Window[]
 export function slidingWindow(size: number, time: number): Window {
   return { start: time - size + 1, end: time + 1 };
 }
-
-export function describeKind(kind: WindowKind): string {
-  switch (kind.type) {
-    case 'tumbling':
-      return `tumbling ${kind.size} ms`;
-    case 'hopping':
-      return `hopping ${kind.size} ms every ${kind.step} ms`;
-    case 'sliding':
-      return `sliding ${kind.size} ms`;
-    case 'session':
-      return `sessions with a ${kind.gap} ms gap`;
-  }
-}

@@ -29,7 +29,7 @@ export interface WindowOptions<V, K> {
   /** An event too late for every window it falls in: `drop` it (counted; the default) or send it to the dead-letter topic. */
   late?: 'drop' | 'dead-letter';
   /**
-   * Event time: the record's timestamp (default), a field of the value (epoch milliseconds, a Date or
+   * Event time: the record's timestamp (default; after `through`/`groupBy`, the original record's), a field of the value (epoch milliseconds, a Date or
    * an ISO-8601 string), or a function of the event.
    */
   eventTime?: string | ((event: StreamEvent) => number);
@@ -123,6 +123,8 @@ export class WindowedTable<V = unknown, K = string> {
   readonly #options: WindowOptions<V, K>;
   readonly #combine: (a: V, b: V) => V;
   readonly #partitions = new Map<number, PartitionWindows>();
+  /** `onWindowClose` promises not settled yet. */
+  readonly #closing = new Set<Promise<unknown>>();
   #ticker: { cancel(): void } | undefined;
 
   constructor(owner: WindowOwner, base: Table<V, K>, kind: WindowKindSpec, options: WindowOptions<V, K>) {
@@ -140,7 +142,8 @@ export class WindowedTable<V = unknown, K = string> {
     this.kind = resolveKind(kind);
     this.grace = options.grace === undefined ? 0 : toMs(options.grace, 'grace', { allowZero: true });
     const span = this.kind.type === 'session' ? this.kind.gap : this.kind.size;
-    this.expires = options.expires === undefined ? this.grace + span : toMs(options.expires, 'expires');
+    this.expires =
+      options.expires === undefined ? this.grace + span : toMs(options.expires, 'expires', { allowZero: true });
     if (this.expires < this.grace) {
       throw new CoreError(
         'STREAM_APP_ERR_INVALID_OPTIONS',
@@ -165,6 +168,7 @@ export class WindowedTable<V = unknown, K = string> {
     this.table = new WindowTable(owner, base.name, base.options as never, {
       activated: (partition) => this.#activated(partition),
       deactivated: (partition) => this.#partitions.delete(partition),
+      beforeFlush: () => this.closesSettled(),
       closed: () => this.#ticker?.cancel(),
     });
     base.replacedBy = this.table as unknown as Table<unknown, unknown>;
@@ -211,6 +215,33 @@ export class WindowedTable<V = unknown, K = string> {
     this.update(key, () => value);
   }
 
+  /** When a stored entry closes (its window is final) and expires (is deleted): one rule for writes and recoveries. */
+  #deadlines(start: number, end: number): { closesAt: number; expiresAt: number } {
+    const kind = this.kind;
+    switch (kind.type) {
+      case 'session':
+        return { closesAt: end + kind.gap + this.grace, expiresAt: end + kind.gap + this.expires };
+      case 'sliding':
+        // A bucket's own window closes with it; the bucket is read by later windows until the last that holds it expires.
+        return { closesAt: end + this.grace, expiresAt: start + kind.size + this.expires };
+      default:
+        return { closesAt: end + this.grace, expiresAt: end + this.expires };
+    }
+  }
+
+  /** The value `fn` makes of `current` (the default in a new window); it must make one. */
+  #apply(fn: (value: V) => V, current: V | undefined): V {
+    const value = fn(current === undefined ? (this.#base.options.default?.() as V) : current);
+    if (value === undefined || value === null) {
+      throw new CoreError(
+        'STREAM_APP_ERR_TABLE_WRITE',
+        `windowed table '${this.name}': update's function returned ${String(value)}; return the window's new value`,
+        { details: { table: this.name } },
+      );
+    }
+    return value;
+  }
+
   #updateWindows(
     state: PartitionWindows,
     partition: number,
@@ -226,20 +257,24 @@ export class WindowedTable<V = unknown, K = string> {
         : fixedWindows(kind.size, kind.type === 'hopping' ? kind.step : kind.size, time);
     let wrote = false;
     for (const { start, end } of windows) {
-      const closesAt = end + this.grace;
-      if (closesAt <= streamTime) continue;
+      const { closesAt, expiresAt } = this.#deadlines(start, end);
+      // A sliding bucket counts while any window that holds it may still be open: until `size` after it.
+      const openUntil = kind.type === 'sliding' ? start + kind.size + this.grace : closesAt;
+      if (openUntil <= streamTime) continue;
       const key = windowKey(start, end, id);
-      const current = this.table.getIn(partition, key) as V | undefined;
-      this.table.writeTo(partition, key, fn(current === undefined ? (this.#base.options.default?.() as V) : current));
+      this.table.writeTo(partition, key, this.#apply(fn, this.table.getIn(partition, key) as V | undefined));
       wrote = true;
       if (state.byKey.get(id)?.has(key)) continue;
-      const expiresAt = kind.type === 'sliding' ? start + kind.size + this.expires : end + this.expires;
-      state.add({ key, keyId: id, start, end, closesAt, expiresAt, closed: false, gone: false });
+      // A late sliding bucket counts in later windows; its own window closed already and is not announced.
+      state.add({ key, keyId: id, start, end, closesAt, expiresAt, closed: closesAt <= streamTime, gone: false });
     }
     return wrote;
   }
 
-  /** Joins the event to the open sessions of its key less than `gap` away (merging them when it bridges two). */
+  /**
+   * Joins the event to the open sessions of its key at most `gap` away (merging them when it bridges
+   * two). A closed session is final: an event near it starts a session of its own.
+   */
   #updateSession(
     state: PartitionWindows,
     partition: number,
@@ -254,7 +289,7 @@ export class WindowedTable<V = unknown, K = string> {
     );
     const start = Math.min(time, ...joined.map((session) => session.start));
     const end = Math.max(time + 1, ...joined.map((session) => session.end));
-    const closesAt = end + gap + this.grace;
+    const { closesAt, expiresAt } = this.#deadlines(start, end);
     if (closesAt <= streamTime) return false;
     let value: V | undefined;
     for (const session of joined) {
@@ -262,23 +297,15 @@ export class WindowedTable<V = unknown, K = string> {
       value = value === undefined ? one : this.#combine(value, one);
     }
     const key = windowKey(start, end, id);
+    const merged = this.#apply(fn, value);
     for (const session of joined) {
       if (session.key === key) continue;
       this.table.writeTo(partition, session.key, undefined);
       state.remove(session);
     }
-    this.table.writeTo(partition, key, fn(value === undefined ? (this.#base.options.default?.() as V) : value));
+    this.table.writeTo(partition, key, merged);
     if (!state.byKey.get(id)?.has(key)) {
-      state.add({
-        key,
-        keyId: id,
-        start,
-        end,
-        closesAt,
-        expiresAt: end + gap + this.expires,
-        closed: false,
-        gone: false,
-      });
+      state.add({ key, keyId: id, start, end, closesAt, expiresAt, closed: false, gone: false });
     }
     return true;
   }
@@ -337,12 +364,18 @@ export class WindowedTable<V = unknown, K = string> {
     if (kind.type === 'sliding') {
       return this.#slidingValue(partition, [...windows.values()], slidingWindow(kind.size, time)) ?? fallback();
     }
-    let best: Stored | undefined;
-    for (const stored of windows.values()) {
-      // Of the hopping windows holding `time`, the one that opened last.
-      if (stored.start <= time && time < stored.end && (!best || stored.start > best.start)) best = stored;
+    // Of the hopping windows holding `time`, the one that opened last.
+    const size = kind.type === 'session' ? 0 : kind.size;
+    const step = kind.type === 'hopping' ? kind.step : size;
+    if (kind.type === 'session') {
+      for (const stored of windows.values()) {
+        if (stored.start <= time && time < stored.end) return this.table.getIn(partition, stored.key) as V;
+      }
+      return fallback();
     }
-    return best ? (this.table.getIn(partition, best.key) as V) : fallback();
+    const start = Math.floor(time / step) * step;
+    const value = this.table.getIn(partition, windowKey(start, start + size, keyId(key, this.#base.keyCodec)));
+    return value === undefined ? fallback() : (value as V);
   }
 
   /** @internal Every window of the key, oldest first. */
@@ -409,7 +442,7 @@ export class WindowedTable<V = unknown, K = string> {
 
   #eventTime(event: StreamEvent, rejectBad = true): number | undefined {
     const source = this.#options.eventTime;
-    let time: unknown = event.timestamp;
+    let time: unknown = event.eventTime;
     let raw: unknown = time;
     if (typeof source === 'function') raw = time = source(event);
     else if (typeof source === 'string') {
@@ -436,15 +469,20 @@ export class WindowedTable<V = unknown, K = string> {
     return state;
   }
 
-  /** Moves a partition's stream time on: windows it passed close (once), those past their expiry are deleted. */
+  /**
+   * Moves a partition's stream time on: windows it passed close (once), those past their expiry are
+   * deleted. The stream time goes to the changelog with them (on the clock: only when something closed
+   * or expired, which is all a recovery needs to know).
+   */
   #advance(partition: number, state: PartitionWindows, streamTime: number): void {
     if (streamTime <= state.streamTime) return;
     state.streamTime = streamTime;
-    this.table.writeTo(partition, STREAM_TIME_KEY, streamTime);
+    let changed = !this.#closeOnClock;
     for (let next = state.closing.peek(); next && next.closesAt <= streamTime; next = state.closing.peek()) {
       state.closing.pop();
       if (next.gone || next.closed) continue;
       next.closed = true;
+      changed = true;
       this.#close(partition, state, next);
     }
     for (let next = state.expiring.peek(); next && next.expiresAt <= streamTime; next = state.expiring.peek()) {
@@ -452,18 +490,15 @@ export class WindowedTable<V = unknown, K = string> {
       if (next.gone) continue;
       this.table.writeTo(partition, next.key, undefined);
       state.remove(next);
+      changed = true;
     }
+    if (changed) this.table.writeTo(partition, STREAM_TIME_KEY, streamTime);
   }
 
   #close(partition: number, state: PartitionWindows, stored: Stored): void {
     const onClose = this.#options.onWindowClose;
     if (!onClose) return;
     const window = this.#announced(stored);
-    const value =
-      this.kind.type === 'sliding'
-        ? this.#slidingValue(partition, [...(state.byKey.get(stored.keyId)?.values() ?? [])], window)!
-        : (this.table.getIn(partition, stored.key) as V);
-    const key = keyFromId(stored.keyId, this.#base.keyCodec) as K;
     const failed = (error: unknown) =>
       this.#owner.logger.error('onWindowClose threw; the window stays closed', {
         code: 'STREAM_APP_ERR_WINDOW_CLOSE',
@@ -472,11 +507,24 @@ export class WindowedTable<V = unknown, K = string> {
         error: error as Error,
       });
     try {
-      const result = onClose(key, window, value);
-      if (result instanceof Promise) result.catch(failed);
+      const value =
+        this.kind.type === 'sliding'
+          ? this.#slidingValue(partition, [...(state.byKey.get(stored.keyId)?.values() ?? [])], window)!
+          : (this.table.getIn(partition, stored.key) as V);
+      const result = onClose(keyFromId(stored.keyId, this.#base.keyCodec) as K, window, value);
+      if (result instanceof Promise) {
+        // Awaited before the next flush, so that what it sends is flushed before the offsets behind it are committed.
+        const settled = result.catch(failed).finally(() => this.#closing.delete(settled));
+        this.#closing.add(settled);
+      }
     } catch (error) {
       failed(error);
     }
+  }
+
+  /** @internal Resolves when every `onWindowClose` promise made so far has settled (before each flush). */
+  async closesSettled(): Promise<void> {
+    while (this.#closing.size > 0) await Promise.all([...this.#closing]);
   }
 
   /** A partition recovered here: its windows are indexed from the store, and whatever time passed meanwhile is applied. */
@@ -492,14 +540,7 @@ export class WindowedTable<V = unknown, K = string> {
       const parsed = parseWindowKey(key);
       if (!parsed) continue;
       const { start, end, keyId: id } = parsed;
-      const kind = this.kind;
-      const closesAt = kind.type === 'session' ? end + kind.gap + this.grace : end + this.grace;
-      const expiresAt =
-        kind.type === 'session'
-          ? end + kind.gap + this.expires
-          : kind.type === 'sliding'
-            ? start + kind.size + this.expires
-            : end + this.expires;
+      const { closesAt, expiresAt } = this.#deadlines(start, end);
       found.push({ key, keyId: id, start, end, closesAt, expiresAt, closed: false, gone: false });
     }
     // What closed before the stream time that was written with them was announced by the last owner.

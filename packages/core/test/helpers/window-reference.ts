@@ -51,11 +51,13 @@ export function referenceCount(kind: ReferenceKind, grace: number, events: Refer
           counted = true;
         }
       } else if (kind.type === 'sliding') {
-        if (time + 1 + grace > streamTime) {
+        // An event counts while a window that holds it may be open: one ending up to size - 1 after it.
+        if (time + kind.size + grace > streamTime) {
           const mine = buckets.get(key) ?? new Map<number, number>();
           buckets.set(key, mine);
           mine.set(time, (mine.get(time) ?? 0) + 1);
-          open.set(`${key} ${time}`, 0);
+          // Its own window (ending at it) is announced only if it has not closed already.
+          if (time + 1 + grace > streamTime) open.set(`${key} ${time}`, 0);
           counted = true;
         }
       } else {

@@ -62,6 +62,8 @@ export interface UnfinishedPartition extends TopicPartition {
  */
 export class MemoryTransport implements Transport {
   readonly description = { bootstrap: 'memory', mechanism: 'none' };
+  /** Where a message without a timestamp gets one: the system's time, or the test's clock (the driver sets it). */
+  now: () => number = Date.now;
   readonly #topics = new Map<string, IncomingMessage[][]>();
   /** Every message of a topic in the order it was sent, over all partitions. */
   readonly #sent = new Map<string, IncomingMessage[]>();
@@ -185,7 +187,7 @@ export class MemoryTransport implements Transport {
       key: message.key === null ? null : Buffer.from(message.key),
       value: message.value === null ? null : Buffer.from(message.value),
       headers,
-      timestamp: message.timestamp ?? Date.now(),
+      timestamp: message.timestamp ?? this.now(),
     };
     log.push(stored);
     this.#sent.get(message.topic)!.push(stored);

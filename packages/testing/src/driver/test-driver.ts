@@ -116,7 +116,11 @@ export class TestDriver {
     this.transport = options.transport ?? new MemoryTransport();
     this.#timeoutMs = options.timeoutMs ?? 5000;
     app.setTransport(this.transport);
-    if (options.clock) app.setClock(options.clock);
+    if (options.clock) {
+      const clock = options.clock;
+      app.setClock(clock);
+      this.transport.now = () => clock.now();
+    }
     this.clock = options.clock;
     // The driver is a sensor: it hears of every acknowledged event and every yielded value.
     const removeSensor = app.addSensor({
@@ -301,7 +305,7 @@ export class TestDriver {
       ...(options.key === undefined ? {} : { key: options.key }),
       ...(options.headers ? { headers: options.headers } : {}),
       ...(options.partition === undefined ? {} : { partition: options.partition }),
-      timestamp: options.timestamp ?? this.clock?.now() ?? Date.now(),
+      ...(options.timestamp === undefined ? {} : { timestamp: options.timestamp }),
     });
   }
 
