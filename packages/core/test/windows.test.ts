@@ -299,5 +299,6 @@ describe('windowed tables', () => {
     const once = table();
     once.tumbling('1m');
     expect(() => once.hopping('1m', '10s')).toThrow(CoreError);
+    expect(() => app.table(once.name)).toThrow(/is windowed: use the WindowedTable/);
   });
 });

@@ -13,6 +13,7 @@ import type { Duration } from '../clock/duration.js';
 import { toMs } from '../clock/duration.js';
 import { cronSchedule, everySchedule } from '../timers/schedule.js';
 import { Timer, type TimerOptions } from '../timers/timer.js';
+import { WindowTable } from '../windows/window-table.js';
 import type { AnyTopic, Service } from '../topology/topology.js';
 import type { OutgoingMessage, TopicPartition, TopicPartitionOffset, Transport } from '../transport/transport.js';
 import { resolveAppOptions, type AppOptions, type ResolvedAppOptions } from './app-options.js';
@@ -197,6 +198,13 @@ export class App extends EventEmitter<AppEvents> {
     const table = make();
     const known = this.#runtime.tables.tables.get(name);
     if (known) {
+      if (known instanceof WindowTable) {
+        throw new CoreError(
+          'STREAM_APP_ERR_INVALID_OPTIONS',
+          `table '${name}' is windowed: use the WindowedTable its tumbling(), hopping(), sliding() or session() returned`,
+          { details: { option: 'name' } },
+        );
+      }
       if (known.constructor !== table.constructor || known.global !== table.global) {
         throw new CoreError(
           'STREAM_APP_ERR_INVALID_OPTIONS',

@@ -208,13 +208,13 @@ export class Table<V = unknown, K = string> {
     this.#put(partition, key, value);
   }
 
-  #put(partition: number, key: K, value: V | undefined): void {
+  #put(partition: number, key: K, value: V | undefined, id = keyId(key, this.keyCodec)): void {
     let writes = this.#pending.get(partition);
     if (!writes) {
       writes = new Map();
       this.#pending.set(partition, writes);
     }
-    writes.set(keyId(key, this.keyCodec), { key, value });
+    writes.set(id, { key, value });
   }
 
   #keyPartition(key: K): number {
@@ -284,13 +284,13 @@ export class Table<V = unknown, K = string> {
    * Writes `key` in a partition this worker holds, from outside an agent too (a windowed table's
    * clock closes windows between events); a partition not held here is left alone.
    */
-  writeTo(partition: number, key: K, value: V | undefined): void {
-    if (this.#active.has(partition)) this.#put(partition, key, value);
+  writeTo(partition: number, key: K, value: V | undefined, id = keyId(key, this.keyCodec)): void {
+    if (this.#active.has(partition)) this.#put(partition, key, value, id);
   }
 
-  /** The value of `key` in one partition, undefined when missing. */
-  getIn(partition: number, key: K): V | undefined {
-    return this.#findIn(partition, keyId(key, this.keyCodec))?.value as V | undefined;
+  /** The value of `key` in one partition, undefined when missing (`id`: its key id, when the caller has it). */
+  getIn(partition: number, key: K, id = keyId(key, this.keyCodec)): V | undefined {
+    return this.#findIn(partition, id)?.value as V | undefined;
   }
 
   /** Every key id and value of one partition (pending writes over the store's). */

@@ -262,7 +262,9 @@ export class WindowedTable<V = unknown, K = string> {
       const openUntil = kind.type === 'sliding' ? start + kind.size + this.grace : closesAt;
       if (openUntil <= streamTime) continue;
       const key = windowKey(start, end, id);
-      this.table.writeTo(partition, key, this.#apply(fn, this.table.getIn(partition, key) as V | undefined));
+      const tableId = keyId(key, this.table.keyCodec); // once: hashing a long key string is most of a lookup
+      const current = this.table.getIn(partition, key, tableId) as V | undefined;
+      this.table.writeTo(partition, key, this.#apply(fn, current), tableId);
       wrote = true;
       if (state.byKey.get(id)?.has(key)) continue;
       // A late sliding bucket counts in later windows; its own window closed already and is not announced.
