@@ -36,7 +36,11 @@ const orderLike = fc.record(
       fc.array(fc.record({ sku: fc.oneof(fc.string(), fc.integer()), quantity: fc.oneof(fc.integer(), fc.string()) })),
       fc.jsonValue(),
     ),
-    placedAt: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string(), fc.integer()),
+    placedAt: fc.oneof(
+      fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+      fc.string(),
+      fc.integer(),
+    ),
     sequence: fc.oneof(fc.bigInt().map(String), fc.string(), fc.integer(), fc.double()),
   },
   { requiredKeys: [] },
