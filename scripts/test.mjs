@@ -1,12 +1,13 @@
 // The one test command: lint, format, types, each package's build, then every
 // test against a real broker and identity provider, on Node 20 and Node 24.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureNativeClient } from './lib/native.mjs';
 import { ensureNode } from './lib/node-runtime.mjs';
 import { ensurePnpm } from './lib/pnpm.mjs';
-import { bold, fail, repoRoot, step } from './lib/ui.mjs';
+import { scanForSecrets } from './lib/secret-scan.mjs';
+import { bold, fail, repoRoot, step, stepAsync } from './lib/ui.mjs';
 
 const pnpm = ensurePnpm();
 const bin = (name) => join(repoRoot, 'node_modules', '.bin', name);
@@ -33,16 +34,32 @@ const testEnv = {
 const vitest = join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs');
 const reports = join(repoRoot, '.cache', 'test-reports');
 mkdirSync(reports, { recursive: true });
+// What the suite prints, and what its worker processes print (the tests keep that to themselves), for the secret scan.
+const logs = join(reports, 'logs');
+rmSync(logs, { recursive: true, force: true });
+mkdirSync(logs, { recursive: true });
+testEnv.STREAM_APP_TEST_LOG_DIR = logs;
+
+/** Runs a command with its output shown as it comes and kept in `logFile`; resolves with its exit status. */
+function runTeed(command, args, logFile) {
+  return new Promise((resolve) => {
+    const log = createWriteStream(logFile);
+    const child = spawn(command, args, { cwd: repoRoot, stdio: ['inherit', 'pipe', 'pipe'], env: testEnv });
+    child.stdout.on('data', (chunk) => (process.stdout.write(chunk), log.write(chunk)));
+    child.stderr.on('data', (chunk) => (process.stderr.write(chunk), log.write(chunk)));
+    child.on('close', (status) => log.end(() => resolve(status)));
+  });
+}
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
-function vitestOn(nodeBinary, label) {
+async function vitestOn(nodeBinary, label) {
   const report = join(reports, `${label.replace(/\W+/g, '-')}.json`);
   rmSync(report, { force: true }); // a run that dies early must not be counted with an old report
   ensureNativeClient(nodeBinary);
-  const result = spawnSync(
+  const status = await runTeed(
     nodeBinary,
     [vitest, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
-    { cwd: repoRoot, stdio: 'inherit', env: testEnv },
+    join(logs, `vitest-${label}.log`),
   );
   if (existsSync(report)) {
     const json = JSON.parse(readFileSync(report, 'utf8'));
@@ -50,14 +67,15 @@ function vitestOn(nodeBinary, label) {
     totals.failed += json.numFailedTests;
     totals.skipped += json.numPendingTests + (json.numTodoTests ?? 0);
   }
-  return result.status === 0;
+  return status === 0;
 }
 
 // The oldest supported Node and the current LTS, whichever of them runs this script.
-const results = [20, 24].map((major) => {
+const results = [];
+for (const major of [20, 24]) {
   const binary = ensureNode(major);
-  return step(`tests on Node ${major}`, () => vitestOn(binary, `node-${major}`));
-});
+  results.push(await stepAsync(`tests on Node ${major}`, () => vitestOn(binary, `node-${major}`)));
+}
 // Leave node_modules loadable by the Node that runs the rest of the tools.
 ensureNativeClient(process.execPath);
 
@@ -65,3 +83,11 @@ process.stdout.write(
   `\n${bold('tests')}: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`,
 );
 if (results.includes(false) || totals.failed > 0 || totals.passed === 0) process.exit(1);
+
+// No token, key, secret or password in anything the suite or its workers printed, in any log format.
+step('no secrets in the logs', () => {
+  const files = readdirSync(logs);
+  const found = files.flatMap((file) => scanForSecrets(readFileSync(join(logs, file), 'utf8'), file));
+  for (const { what, source, excerpt } of found) process.stderr.write(`  ${what} in ${source}: ${excerpt}\n`);
+  if (found.length > 0) fail(`${found.length} secret(s) in the test logs (${files.length} files in ${logs})`);
+});

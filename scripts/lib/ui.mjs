@@ -24,6 +24,15 @@ export function step(label, fn) {
   return result;
 }
 
+/** `step` for work that returns a promise. */
+export async function stepAsync(label, fn) {
+  const started = Date.now();
+  process.stdout.write(`${dim('›')} ${label}…\n`);
+  const result = await fn();
+  process.stdout.write(`${green('✓')} ${label} ${dim(`(${((Date.now() - started) / 1000).toFixed(1)} s)`)}\n`);
+  return result;
+}
+
 export function fail(message) {
   process.stderr.write(`${red('✗')} ${message}\n`);
   process.exit(1);

@@ -1,6 +1,6 @@
 // A `stream-app worker` child process as a user starts it, with its output collected.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,7 +46,12 @@ export function startWorker(testbed: TestbedInfo, app: string, env: { [name: str
   );
   const output: string[] = [];
   const listeners = new Set<() => void>();
+  // The test run scans every worker's output for secrets (scripts/test.mjs sets the directory).
+  const dir = process.env.STREAM_APP_TEST_LOG_DIR;
+  const log = dir ? createWriteStream(join(dir, `worker-${process.pid}-${child.pid}.log`)) : undefined;
+  child.once('exit', () => log?.end());
   const collect = (chunk: Buffer) => {
+    log?.write(chunk);
     output.push(...chunk.toString().split('\n').filter(Boolean));
     for (const listener of listeners) listener();
   };
