@@ -30,6 +30,8 @@ const testEnv = {
   METADATA_SERVER_DETECTION: 'none',
   // The native client blocks a libuv thread per connecting client; the default 4 is too few for a test run.
   UV_THREADPOOL_SIZE: '16',
+  // Its output is piped (to keep it for the secret scan): keep the colours a terminal would show.
+  ...(process.stdout.isTTY ? { FORCE_COLOR: '1' } : {}),
 };
 const vitest = join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs');
 const reports = join(repoRoot, '.cache', 'test-reports');

@@ -6,10 +6,11 @@ const PATTERNS = [
   { what: 'a private key', pattern: /-----BEGIN [A-Z ]*PRIVATE KEY-----/g },
   { what: 'a bearer authorization header', pattern: /\bBearer [\w.~+/-]{20,}=*/g },
   {
-    what: 'a secret or password value',
-    // `"clientSecret":"…"`, `client_secret=…`, `password: '…'` with anything but the redaction marker.
+    what: 'a secret, password or token value',
+    // `"clientSecret":"…"` (also JSON-escaped inside a JSON log line), `client_secret=…`, `password: '…'`,
+    // `"access_token":"…"`, with anything but a redaction marker.
     pattern:
-      /["']?(?:client_?secret|clientSecret|password|passphrase|private_?key)["']?\s*[:=]\s*["']?(?!\[redacted\]|\*+|["'\s,}]|undefined|null)[^"'\s,}&]{6,}/gi,
+      /\\?["']?(?:client_?secret|clientSecret|password|passphrase|private_?key|access_token|refresh_token|id_token)\\?["']?\s*[:=]\s*\\?["']?(?!\[redacted\]|<redacted>|REDACTED|\*+|["'\s,}\\]|undefined|null|process\.env)[^"'\s,}&\\]{6,}/gi,
   },
 ];
 

@@ -15,15 +15,27 @@ export interface Clock {
   setInterval(callback: () => void, ms: number): ClockTimer;
 }
 
+/** Node fires a longer timeout at once (after 1 ms, with a warning): a far one waits in steps of this. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout(callback, ms) {
-    const timer = setTimeout(callback, ms);
-    timer.unref();
+    const due = Date.now() + Math.max(0, ms);
+    let timer: NodeJS.Timeout;
+    const arm = () => {
+      const wait = due - Date.now();
+      timer = setTimeout(
+        () => (wait > MAX_TIMEOUT_MS ? arm() : callback()),
+        Math.min(Math.max(0, wait), MAX_TIMEOUT_MS),
+      );
+      timer.unref();
+    };
+    arm();
     return { cancel: () => clearTimeout(timer) };
   },
   setInterval(callback, ms) {
-    const timer = setInterval(callback, ms);
+    const timer = setInterval(callback, Math.min(ms, MAX_TIMEOUT_MS));
     timer.unref();
     return { cancel: () => clearInterval(timer) };
   },

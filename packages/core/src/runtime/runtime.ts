@@ -451,7 +451,8 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
 
   async #revoke(partitions: TopicPartition[], lost: boolean): Promise<void> {
     // The leader's runs stop first and are waited for while agents drain.
-    const leading = this.timers.revoked(partitions, Math.min(this.options.shutdownTimeoutMs, 10_000));
+    // Lost partitions are led elsewhere already: waiting would only delay the rejoin.
+    const leading = this.timers.revoked(partitions, lost ? 0 : Math.min(this.options.shutdownTimeoutMs, 10_000));
     await this.conductor.revoke(partitions, lost, () => this.failure !== undefined);
     await this.#tables?.revoked(partitions);
     await leading;

@@ -294,8 +294,7 @@ export class Stream<T> implements AsyncIterable<T> {
  * timestamp, so that the retention of the repartition topic never deletes a replay of old events.
  */
 function forwardedHeaders(event: StreamEvent): MessageHeaders {
-  if (event.headers[EVENT_TIME_HEADER] !== undefined) return event.headers;
-  return { ...event.headers, [EVENT_TIME_HEADER]: Buffer.from(String(event.timestamp)) };
+  return { ...event.headers, [EVENT_TIME_HEADER]: Buffer.from(String(event.eventTime)) };
 }
 
 // A send whose failure the app sees at its next commit; nobody awaits this promise.

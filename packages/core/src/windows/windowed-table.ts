@@ -268,7 +268,10 @@ export class WindowedTable<V = unknown, K = string> {
       wrote = true;
       if (state.byKey.get(id)?.has(key)) continue;
       // A late sliding bucket counts in later windows; its own window closed already and is not announced.
-      state.add({ key, keyId: id, start, end, closesAt, expiresAt, closed: closesAt <= streamTime, gone: false });
+      const closed = closesAt <= streamTime;
+      state.add({ key, keyId: id, start, end, closesAt, expiresAt, closed, gone: false });
+      // On the clock the stream time is written only when it matters: a recovery must know this one closed.
+      if (closed && this.#closeOnClock) this.table.writeTo(partition, STREAM_TIME_KEY, streamTime);
     }
     return wrote;
   }
@@ -524,9 +527,25 @@ export class WindowedTable<V = unknown, K = string> {
     }
   }
 
-  /** @internal Resolves when every `onWindowClose` promise made so far has settled (before each flush). */
+  /**
+   * @internal Resolves when the `onWindowClose` promises made so far have settled (before each flush),
+   * or after 10 s of real time: a close that hangs, or awaits a commit itself, must not hold every commit.
+   */
   async closesSettled(): Promise<void> {
-    while (this.#closing.size > 0) await Promise.all([...this.#closing]);
+    if (this.#closing.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([
+      Promise.all([...this.#closing]).then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), CLOSE_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!settled) {
+      this.#owner.logger.error('onWindowClose promises still pending after 10 s; flushing without them', {
+        code: 'STREAM_APP_ERR_WINDOW_CLOSE',
+        table: this.name,
+        pending: this.#closing.size,
+      });
+    }
   }
 
   /** A partition recovered here: its windows are indexed from the store, and whatever time passed meanwhile is applied. */
@@ -570,6 +589,8 @@ export class WindowedTable<V = unknown, K = string> {
 
 /** How often windows closing on the clock are looked at. */
 const CLOCK_TICK_MS = 1_000;
+/** How long a flush waits for `onWindowClose` promises. */
+const CLOSE_WAIT_MS = 10_000;
 
 /** The windows of one key of a windowed table, like Faust's `table[key].current()` & co. */
 export class WindowSet<V> {
