@@ -41,7 +41,7 @@ export { Sensors } from './sensors/sensor.js';
 export type { DeadLetterInfo, LateEventInfo, PauseReason, Sensor, TableRecoveryProgress } from './sensors/sensor.js';
 export { Backoff, Supervisor } from './supervisor/supervisor.js';
 export type { SupervisedTask } from './supervisor/supervisor.js';
-export { AtLeastOnce } from './committer/commit-strategy.js';
+export { AtLeastOnce, ExactlyOnce } from './committer/commit-strategy.js';
 export type { CommitStrategy } from './committer/commit-strategy.js';
 export { OffsetTracker, PartitionOffsets } from './committer/offset-tracker.js';
 export { KafkaTransport } from './transport/kafka-transport.js';
@@ -51,6 +51,7 @@ export { murmur2, partitionForKey } from './transport/partitioner.js';
 export { firstHeader, partitionKey } from './transport/transport.js';
 export type {
   AdminPort,
+  ConnectOptions,
   Consumer,
   ConsumerHandlers,
   ConsumerOptions,
@@ -62,5 +63,6 @@ export type {
   TopicPartition,
   TopicPartitionOffset,
   TopicSpec,
+  TransactionPort,
   Transport,
 } from './transport/transport.js';

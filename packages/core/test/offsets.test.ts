@@ -84,7 +84,12 @@ describe('App options', () => {
     expect(refuse({ id: 'orders', broker: 'a:1', onBadMessage: 'ignore' })).toMatch(
       /onBadMessage must be one of dead-letter, skip, stop/,
     );
-    expect(refuse({ id: 'orders', broker: 'a:1', processingGuarantee: 'exactly_once' })).toMatch(/not supported yet/);
+    expect(refuse({ id: 'orders', broker: 'a:1', processingGuarantee: 'exactly-once' })).toMatch(
+      /processingGuarantee must be one of at_least_once, exactly_once/,
+    );
+    expect(
+      refuse({ id: 'orders', broker: 'a:1', processingGuarantee: 'exactly_once', transactionTimeoutMs: 800 }),
+    ).toMatch(/transactionTimeoutMs \(800\) must be at least 1000 and longer than commitIntervalMs \(1000\)/);
     expect(refuse({ id: 'orders', broker: 'a:1', credentials: { password: 'x' } })).toMatch(/credentials must be/);
   });
 

@@ -14,8 +14,18 @@ export interface AppOptions {
   broker: string | string[];
   /** OAuth, SASL or mTLS credentials, or a token provider (e.g. `keycloak({...})`), which means OAUTHBEARER. */
   credentials?: Credentials | AbstractTokenProvider;
-  /** Only at-least-once is built so far. */
-  processingGuarantee?: 'at_least_once';
+  /**
+   * `at_least_once` (default): nothing is lost, a crash may repeat what an agent did since the last
+   * commit. `exactly_once`: each commit interval is one Kafka transaction holding the agents' output,
+   * the tables' changelog writes and the consumed offsets (see docs/exactly-once.md).
+   */
+  processingGuarantee?: 'at_least_once' | 'exactly_once';
+  /**
+   * Exactly once: how long a transaction may stay open before the broker aborts it (default 10 s, or
+   * twice commitIntervalMs when that is longer). A killed worker's open transaction holds up
+   * read-committed consumers of its output for up to this long.
+   */
+  transactionTimeoutMs?: number;
   /** Partitions of the topics the app creates (default 8). */
   topicPartitions?: number;
   /** Replicas of the topics the app creates (default 1). */
@@ -67,6 +77,8 @@ export interface ResolvedAppOptions {
   onAgentError: 'restart' | 'stop';
   validation: boolean;
   commitIntervalMs: number;
+  processingGuarantee: 'at_least_once' | 'exactly_once';
+  transactionTimeoutMs: number;
   streamBufferMaxSize: number;
   shutdownTimeoutMs: number;
   autoOffsetReset: 'earliest' | 'latest';
@@ -116,9 +128,15 @@ export function resolveAppOptions(options: AppOptions): ResolvedAppOptions {
   for (const broker of brokers) {
     if (!/^[^\s:/]+:\d{1,5}$/.test(broker)) throw invalid(`App option broker: "${broker}" is not host:port`);
   }
-  if (options.processingGuarantee !== undefined && options.processingGuarantee !== 'at_least_once') {
+  const commitIntervalMs = positive('commitIntervalMs', options.commitIntervalMs, 1000);
+  const transactionTimeoutMs = positive(
+    'transactionTimeoutMs',
+    options.transactionTimeoutMs,
+    Math.max(10_000, 2 * commitIntervalMs),
+  );
+  if (transactionTimeoutMs <= commitIntervalMs || transactionTimeoutMs < 1000) {
     throw invalid(
-      `App option processingGuarantee: ${JSON.stringify(options.processingGuarantee)} is not supported yet; only 'at_least_once' is (exactly-once needs transactions, which are not built)`,
+      `App option transactionTimeoutMs (${transactionTimeoutMs}) must be at least 1000 and longer than commitIntervalMs (${commitIntervalMs}): a transaction stays open for a whole commit interval`,
     );
   }
   const given = options.credentials as { kind?: unknown; token?: unknown } | undefined;
@@ -144,7 +162,14 @@ export function resolveAppOptions(options: AppOptions): ResolvedAppOptions {
     onBadMessage: oneOf('onBadMessage', options.onBadMessage, ['dead-letter', 'skip', 'stop'], 'dead-letter'),
     onAgentError: oneOf('onAgentError', options.onAgentError, ['restart', 'stop'], 'restart'),
     validation: options.validation ?? true,
-    commitIntervalMs: positive('commitIntervalMs', options.commitIntervalMs, 1000),
+    commitIntervalMs,
+    processingGuarantee: oneOf(
+      'processingGuarantee',
+      options.processingGuarantee,
+      ['at_least_once', 'exactly_once'],
+      'at_least_once',
+    ),
+    transactionTimeoutMs,
     streamBufferMaxSize: positive('streamBufferMaxSize', options.streamBufferMaxSize, 4096),
     shutdownTimeoutMs: positive('shutdownTimeoutMs', options.shutdownTimeoutMs, 30_000),
     autoOffsetReset: oneOf('autoOffsetReset', options.autoOffsetReset, ['earliest', 'latest'], 'earliest'),

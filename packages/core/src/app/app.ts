@@ -28,6 +28,8 @@ export interface AppStats {
   /** Bad messages skipped under `onBadMessage: 'skip'`. */
   skipped: number;
   commits: number;
+  /** Exactly once: transactions aborted (their events were processed again). */
+  transactionsAborted: number;
   pausedPartitions: number;
   /** Messages fetched and not yet done, over every assigned partition. */
   outstanding: number;
@@ -152,6 +154,7 @@ export class App extends EventEmitter<AppEvents> {
       deadLettered: runtime.deadLetters.count,
       skipped: runtime.conductor.skipped,
       commits: runtime.committer.commits,
+      transactionsAborted: runtime.committer.aborts,
       pausedPartitions: runtime.conductor.pausedPartitions,
       outstanding: runtime.committer.offsets.outstanding(),
       recovering: runtime.tables.recovering,

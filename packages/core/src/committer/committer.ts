@@ -2,8 +2,24 @@ import type { Clock, ClockTimer } from '../clock/clock.js';
 import type { Logger } from '../logging/logger.js';
 import type { Sensors } from '../sensors/sensor.js';
 import { partitionKey, type Consumer, type TopicPartition } from '../transport/transport.js';
-import type { CommitStrategy } from './commit-strategy.js';
+import { ExactlyOnce, type CommitStrategy } from './commit-strategy.js';
 import { OffsetTracker } from './offset-tracker.js';
+
+/**
+ * Exactly once: where a commit waits until no event is in progress (new ones are held back), so that
+ * a slow event cannot let its successors' output commit ahead of it; and how the events since the
+ * last commit are read again after an abort.
+ */
+export interface Barrier {
+  /** Holds new events back; resolves true when no event is in progress, false when it gave up (the app stops). */
+  enter(): Promise<boolean>;
+  /** Lets the held events through. */
+  leave(): void;
+  /** After an abort: every partition with events since the last commit is fetched again from it. */
+  rewind(): void;
+}
+
+type Hook = () => Promise<void> | void;
 
 /** A commit waiting for the one in flight; every caller meanwhile joins it. */
 interface NextCommit {
@@ -23,13 +39,17 @@ export class Committer {
   readonly #clock: Clock;
   readonly #sensors: Sensors;
   readonly #log: Logger;
-  readonly #beforeCommit: Array<() => Promise<void> | void> = [];
+  readonly #beforeCommit: Hook[] = [];
+  readonly #afterCommit: Hook[] = [];
+  readonly #onAbort: Hook[] = [];
   #strategy: CommitStrategy | undefined;
+  #barrier: Barrier | undefined;
   #consumer: Consumer | undefined;
   #inFlight: Promise<void> | undefined;
   #next: NextCommit | undefined;
   #timer: ClockTimer | undefined;
   #commits = 0;
+  #aborts = 0;
 
   constructor(clock: Clock, sensors: Sensors, log: Logger) {
     this.#clock = clock;
@@ -41,18 +61,35 @@ export class Committer {
     return this.#commits;
   }
 
+  /** Transactions aborted (exactly once). */
+  get aborts(): number {
+    return this.#aborts;
+  }
+
   get strategy(): CommitStrategy | undefined {
     return this.#strategy;
   }
 
   /** Runs before every commit, in the order added (e.g. flush a table's store). */
-  beforeCommit(hook: () => Promise<void> | void): void {
+  beforeCommit(hook: Hook): void {
     this.#beforeCommit.push(hook);
   }
 
-  attach(consumer: Consumer, strategy: CommitStrategy): void {
+  /** Exactly once: runs after each committed transaction (a table's store gets its writes). */
+  afterCommit(hook: Hook): void {
+    this.#afterCommit.push(hook);
+  }
+
+  /** Exactly once: runs after each aborted transaction (a table forgets its writes since the last commit). */
+  onAbort(hook: Hook): void {
+    this.#onAbort.push(hook);
+  }
+
+  /** Exactly once needs the barrier. */
+  attach(consumer: Consumer, strategy: CommitStrategy, barrier?: Barrier): void {
     this.#consumer = consumer;
     this.#strategy = strategy;
+    this.#barrier = barrier;
   }
 
   detach(): void {
@@ -106,6 +143,7 @@ export class Committer {
     const consumer = this.#consumer;
     const strategy = this.#strategy;
     if (!consumer || !strategy) return;
+    if (strategy instanceof ExactlyOnce) return this.#commitTransaction(consumer, strategy, this.#barrier!);
     const offsets = this.offsets.uncommitted(partitions);
     const started = this.#clock.now();
     const generation = this.offsets.generation;
@@ -118,6 +156,60 @@ export class Committer {
     this.#commits += 1;
     this.#log.debug('committed', { offsets: offsets.map((o) => `${o.topic}/${o.partition}@${o.offset}`).join(',') });
     this.#sensors.emit('onCommit', offsets, this.#clock.now() - started);
+  }
+
+  /**
+   * One transaction: at the barrier, every partition's finished offsets (a transaction covers them all),
+   * the tables' changelog writes, then the commit. A failed one is aborted and its events read again;
+   * only a permanent cause (the broker's ACLs, a record it will never take) is thrown, to stop the app.
+   */
+  async #commitTransaction(consumer: Consumer, strategy: ExactlyOnce, barrier: Barrier): Promise<void> {
+    const started = this.#clock.now();
+    const ready = await barrier.enter();
+    try {
+      if (!ready) {
+        // The app stops with an event still in progress: nothing of this interval may commit without it.
+        await this.#abort(strategy, barrier, undefined, started);
+        return;
+      }
+      const offsets = this.offsets.uncommitted();
+      try {
+        for (const hook of this.#beforeCommit) await hook();
+        await strategy.commit(offsets, consumer);
+      } catch (error) {
+        await this.#abort(strategy, barrier, error as Error, started);
+        if (isPermanent(error)) throw error;
+        return;
+      }
+      this.offsets.markCommitted(offsets);
+      for (const hook of this.#afterCommit) await hook();
+      if (offsets.length === 0) return;
+      this.#commits += 1;
+      this.#log.debug('committed', { offsets: offsets.map((o) => `${o.topic}/${o.partition}@${o.offset}`).join(',') });
+      this.#sensors.emit('onCommit', offsets, this.#clock.now() - started);
+    } finally {
+      barrier.leave();
+    }
+  }
+
+  async #abort(strategy: ExactlyOnce, barrier: Barrier, error: Error | undefined, started: number): Promise<void> {
+    this.#aborts += 1;
+    try {
+      await strategy.transactions.abort();
+    } catch (abortError) {
+      this.#log.warn('could not abort the transaction; the broker aborts it when its timeout ends', {
+        error: abortError as Error,
+      });
+    }
+    for (const hook of this.#onAbort) await hook();
+    barrier.rewind();
+    this.#sensors.emit('onTransactionAborted', { error, durationMs: this.#clock.now() - started });
+    if (error && !isPermanent(error)) {
+      this.#log.warn('transaction aborted; its events are processed again from the last commit', {
+        code: 'STREAM_APP_ERR_TRANSACTION_ABORTED',
+        error,
+      });
+    }
   }
 
   /** Waits (up to `timeoutMs`) until the events held of these partitions are done, or `stopAt` of each is reached. */
@@ -140,4 +232,15 @@ export class Committer {
     }
     return !busy();
   }
+}
+
+/** Kafka error codes no retry gets past: the record is too large, invalid or corrupt. */
+const REFUSED_RECORD = new Set([2, 10, 87]);
+
+/** A failure the next transaction would meet again: an ACL missing, a record the broker refuses. */
+function isPermanent(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (code === 'STREAM_APP_ERR_KAFKA_AUTHORIZATION') return true;
+  const cause = (error as { cause?: { code?: unknown } }).cause;
+  return typeof cause?.code === 'number' && REFUSED_RECORD.has(cause.code);
 }

@@ -19,6 +19,8 @@ export class PartitionOffsets {
   #head = 0;
   #next: number | undefined;
   #committed: number | undefined;
+  /** The first offset tracked since this partition was assigned or rewound. */
+  #first: number | undefined;
   #low: { threshold: number; callback: () => void } | undefined;
 
   constructor(topic: string, partition: number) {
@@ -27,6 +29,7 @@ export class PartitionOffsets {
   }
 
   track(offset: number, holders: number): OffsetEntry {
+    this.#first ??= offset;
     const entry = { offset, holders };
     if (holders > 0) this.#entries.push(entry);
     else if (this.#head === this.#entries.length) this.#next = offset + 1;
@@ -88,6 +91,26 @@ export class PartitionOffsets {
     this.#committed = Math.max(offset, this.#committed ?? -1);
   }
 
+  /**
+   * Where to read again after an aborted transaction: the last committed offset, or the first one
+   * fetched since the assignment; undefined when nothing was processed since that commit.
+   */
+  get rewindTarget(): number | undefined {
+    const target = this.#committed ?? this.#first;
+    return target === undefined || this.next === target ? undefined : target;
+  }
+
+  /** Forgets every event since `target` (they will be fetched again from there); a backpressure pause is lifted. */
+  rewind(target: number): void {
+    this.#entries = [];
+    this.#head = 0;
+    this.#next = undefined;
+    this.#first = target;
+    const low = this.#low;
+    this.#low = undefined;
+    low?.callback();
+  }
+
   /** Forgets what was committed, so that the next commit sends the offset again. */
   recommit(): void {
     this.#committed = undefined;
@@ -107,6 +130,10 @@ export class OffsetTracker {
       this.#partitions.set(key, offsets);
     }
     return offsets;
+  }
+
+  get all(): IterableIterator<PartitionOffsets> {
+    return this.#partitions.values();
   }
 
   forget(partitions: TopicPartition[]): void {

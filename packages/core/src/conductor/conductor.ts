@@ -1,20 +1,31 @@
 import { instanceFor, AgentRunner, type AgentRuntime } from '../agents/agent-runner.js';
 import type { Agent } from '../agents/agent.js';
-import type { Committer } from '../committer/committer.js';
+import type { Barrier, Committer } from '../committer/committer.js';
 import type { PartitionOffsets } from '../committer/offset-tracker.js';
 import type { DeadLetters } from '../dead-letters/dead-letters.js';
 import type { Logger } from '../logging/logger.js';
 import type { PauseReason, Sensors } from '../sensors/sensor.js';
 import { StreamEvent } from '../streams/event.js';
 import type { Topology } from '../topology/topology.js';
-import { partitionKey, type Consumer, type IncomingMessage, type TopicPartition } from '../transport/transport.js';
+import {
+  partitionKey,
+  type Consumer,
+  type IncomingMessage,
+  type TopicPartition,
+  type TopicPartitionOffset,
+} from '../transport/transport.js';
 
 export interface ConductorOptions {
   onBadMessage: 'dead-letter' | 'skip' | 'stop';
   streamBufferMaxSize: number;
-  /** How long a revocation waits for the events agents hold. */
+  /** How long a revocation waits for the events agents hold (at least once). */
   revokeDrainMs: number;
+  /** Commits wait at the barrier, and a revocation commits everything first. */
+  exactlyOnce: boolean;
 }
+
+/** How often a commit that waits at the barrier says for what. */
+const BARRIER_WARN_MS = 10_000;
 
 /**
  * Routes fetched messages to the agents that read them, like Faust's conductor: decodes them with
@@ -29,18 +40,39 @@ export class Conductor {
   readonly #log: Logger;
   readonly #options: ConductorOptions;
   readonly #fail: (error: Error) => void;
+  readonly #abandoned: () => boolean;
   readonly #runners = new Map<Agent, AgentRunner[]>();
-  readonly #assigned = new Set<string>();
+  readonly #assigned = new Map<string, TopicPartition>();
   /** Partitions held back (a table recovers them): what was fetched before the pause took hold waits here. */
   readonly #held = new Map<string, IncomingMessage[][]>();
   readonly #onAck: (event: StreamEvent) => void;
   #consumer: Consumer | undefined;
   #stopping = false;
+  /** Exactly once: fetched batches wait here, undecoded, while a commit is at the barrier. */
+  #gate: IncomingMessage[][] | undefined;
+  #gated = 0;
+  #gatePaused: TopicPartition[] = [];
+  /** When the app stops: a barrier waits at most until then. */
+  barrierDeadline: number | undefined;
+  /** Exactly once: the committer waits here. */
+  readonly barrier: Barrier = {
+    enter: () => this.#enterBarrier(),
+    leave: () => this.#leaveBarrier(),
+    rewind: () => this.#rewind(),
+  };
   received = 0;
   skipped = 0;
 
   constructor(
-    parts: { topology: Topology; committer: Committer; deadLetters: DeadLetters; sensors: Sensors; logger: Logger },
+    parts: {
+      topology: Topology;
+      committer: Committer;
+      deadLetters: DeadLetters;
+      sensors: Sensors;
+      logger: Logger;
+      /** The app failed: a barrier stops waiting. */
+      abandoned: () => boolean;
+    },
     options: ConductorOptions,
     fail: (error: Error) => void,
   ) {
@@ -51,6 +83,7 @@ export class Conductor {
     this.#log = parts.logger;
     this.#options = options;
     this.#fail = fail;
+    this.#abandoned = parts.abandoned;
     this.#onAck = (event) => this.#sensors.emit('onEventAcked', event);
   }
 
@@ -94,11 +127,20 @@ export class Conductor {
     return this.#consumer?.paused().length ?? 0;
   }
 
+  /** No message is handed to agents from now on (exactly once: before the last commit of a stop). */
+  stopReceiving(): void {
+    this.#stopping = true;
+  }
+
   receive(messages: IncomingMessage[]): void {
     if (this.#stopping) return;
     const first = messages[0]!;
     const key = partitionKey(first.topic, first.partition);
     if (!this.#assigned.has(key)) return;
+    if (this.#gate) {
+      this.#holdAtGate(messages);
+      return;
+    }
     const held = this.#held.get(key);
     if (held) {
       held.push(messages);
@@ -196,7 +238,7 @@ export class Conductor {
   }
 
   assign(partitions: TopicPartition[]): void {
-    for (const { topic, partition } of partitions) this.#assigned.add(partitionKey(topic, partition));
+    for (const tp of partitions) this.#assigned.set(partitionKey(tp.topic, tp.partition), tp);
     this.#committer.offsets.forget(partitions);
   }
 
@@ -206,6 +248,19 @@ export class Conductor {
    */
   async revoke(partitions: TopicPartition[], lost: boolean, abandoned: () => boolean): Promise<void> {
     const keys = new Set(partitions.map(({ topic, partition }) => partitionKey(topic, partition)));
+    if (this.#options.exactlyOnce) {
+      // Everything is committed in one transaction at the barrier, revoked partitions or not; a lost
+      // partition's offsets are refused by the group (its generation is gone), which aborts and rewinds.
+      await this.#committer
+        .commit()
+        .catch((error: unknown) => this.#log.error('commit on revoke failed', { error: error as Error }));
+      for (const key of keys) {
+        this.#assigned.delete(key);
+        this.#held.delete(key);
+      }
+      this.#committer.offsets.forget(partitions);
+      return;
+    }
     for (const key of keys) {
       this.#assigned.delete(key);
       this.#held.delete(key);
@@ -231,6 +286,70 @@ export class Conductor {
         .catch((error: unknown) => this.#log.error('commit on revoke failed', { error: error as Error }));
     }
     this.#committer.offsets.forget(partitions);
+  }
+
+  // ── exactly once ─────────────────────────────────────────────────────────
+
+  async #enterBarrier(): Promise<boolean> {
+    this.#gate ??= [];
+    let warnAt = Date.now() + BARRIER_WARN_MS;
+    // Real time, like the drain: a test's clock must not hold a commit up.
+    while (this.#committer.offsets.outstanding() > 0) {
+      if (this.#abandoned() || (this.barrierDeadline !== undefined && Date.now() >= this.barrierDeadline)) return false;
+      if (Date.now() >= warnAt) {
+        warnAt += BARRIER_WARN_MS;
+        this.#log.warn('a commit waits for agents to finish the events they hold (exactly once)', {
+          outstanding: this.#committer.offsets.outstanding(),
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    return true;
+  }
+
+  #holdAtGate(messages: IncomingMessage[]): void {
+    this.#gate!.push(messages);
+    this.#gated += messages.length;
+    if (this.#gated < this.#options.streamBufferMaxSize || this.#gatePaused.length > 0 || !this.#consumer) return;
+    // A long barrier: stop fetching rather than hold an unbounded backlog in memory.
+    this.#gatePaused = [...this.#assigned.values()];
+    this.#consumer.pause(this.#gatePaused, 'barrier');
+    this.#sensors.emit('onPartitionsPaused', this.#gatePaused, 'barrier');
+  }
+
+  #leaveBarrier(): void {
+    const gated = this.#gate ?? [];
+    this.#gate = undefined;
+    this.#gated = 0;
+    if (this.#gatePaused.length > 0) {
+      const paused = this.#gatePaused;
+      this.#gatePaused = [];
+      this.#consumer?.resume(paused, 'barrier');
+      this.#sensors.emit('onPartitionsResumed', paused, 'barrier');
+    }
+    for (const messages of gated) this.receive(messages);
+  }
+
+  /** After an aborted transaction: partitions with events since the last commit are fetched again from it. */
+  #rewind(): void {
+    const seeks: TopicPartitionOffset[] = [];
+    for (const offsets of this.#committer.offsets.all) {
+      if (!this.#assigned.has(partitionKey(offsets.topic, offsets.partition))) continue;
+      const target = offsets.rewindTarget;
+      if (target === undefined) continue;
+      offsets.rewind(target);
+      seeks.push({ topic: offsets.topic, partition: offsets.partition, offset: target });
+    }
+    if (seeks.length === 0) return;
+    const rewound = new Set(seeks.map(({ topic, partition }) => partitionKey(topic, partition)));
+    const isRewound = (topic: string, partition: number) => rewound.has(partitionKey(topic, partition));
+    if (this.#gate) this.#gate = this.#gate.filter((batch) => !isRewound(batch[0]!.topic, batch[0]!.partition));
+    for (const runners of this.#runners.values())
+      for (const runner of runners) runner.drop((event) => isRewound(event.topic, event.partition));
+    this.#consumer?.seek(seeks);
+    this.#log.info('read again from the last commit', {
+      partitions: seeks.map(({ topic, partition, offset }) => `${topic}/${partition}@${offset}`).join(','),
+    });
   }
 }
 

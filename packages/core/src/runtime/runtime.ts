@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Agent } from '../agents/agent.js';
 import type { AgentRuntime } from '../agents/agent-runner.js';
 import { systemClock, type Clock } from '../clock/clock.js';
-import { AtLeastOnce } from '../committer/commit-strategy.js';
+import { AtLeastOnce, ExactlyOnce, type CommitStrategy } from '../committer/commit-strategy.js';
 import { Committer } from '../committer/committer.js';
 import { Conductor, describePartitions } from '../conductor/conductor.js';
 import { DeadLetters } from '../dead-letters/dead-letters.js';
@@ -128,11 +128,13 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
         deadLetters: this.deadLetters,
         sensors: this.sensors,
         logger: this.logger,
+        abandoned: () => this.failure !== undefined,
       },
       {
         onBadMessage: this.options.onBadMessage,
         streamBufferMaxSize: this.options.streamBufferMaxSize,
         revokeDrainMs: Math.min(this.options.shutdownTimeoutMs, 10_000),
+        exactlyOnce: this.exactlyOnce,
       },
       (error) => this.fail(error),
     ));
@@ -196,6 +198,10 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
     if (this.#refused.has(event)) return;
     this.#refused.add(event);
     this.deadLetters.send(event.message, error, agent);
+  }
+
+  get exactlyOnce(): boolean {
+    return this.options.processingGuarantee === 'exactly_once';
   }
 
   get onAgentError(): 'restart' | 'stop' {
@@ -314,7 +320,17 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
           logger: this.logger,
           ...(this.given.clientConfig ? { clientConfig: this.given.clientConfig } : {}),
         });
-      await transport.connect();
+      await transport.connect(
+        this.exactlyOnce
+          ? {
+              transactional: {
+                // One per process: the group's generation fences a zombie (KIP-447), not the id.
+                id: `${this.id}-${this.given.groupInstanceId ?? randomUUID()}`,
+                timeoutMs: this.options.transactionTimeoutMs,
+              },
+            }
+          : {},
+      );
       this.transport = transport;
       await this.#declare(this.#specs());
       this.state = 'created';
@@ -348,7 +364,13 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
         // created with the wrong count.
         await this.tables.prepare([...this.topology.agents.values()], topics);
         await this.#declare(this.tables.specs({ global: false }));
-        this.committer.beforeCommit(() => this.tables.flush());
+        if (this.exactlyOnce) {
+          this.committer.beforeCommit(() => this.tables.flush(true));
+          this.committer.afterCommit(() => this.tables.applyCommitted());
+          this.committer.onAbort(() => this.tables.discardUncommitted());
+        } else {
+          this.committer.beforeCommit(() => this.tables.flush());
+        }
       }
       if (topics.length > 0) {
         const consumer = await this.transport!.consume(
@@ -367,7 +389,7 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
           },
         );
         this.conductor.attach(consumer);
-        this.committer.attach(consumer, new AtLeastOnce(this.transport!));
+        this.committer.attach(consumer, this.#commitStrategy(), this.conductor.barrier);
         this.#consumer = consumer;
       }
       if (this.failure) throw this.failure;
@@ -379,6 +401,18 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
       await this.stop().catch(() => {});
       throw error;
     }
+  }
+
+  #commitStrategy(): CommitStrategy {
+    if (!this.exactlyOnce) return new AtLeastOnce(this.transport!);
+    const transactions = this.transport!.transactions;
+    if (!transactions) {
+      throw new CoreError(
+        'STREAM_APP_ERR_INVALID_OPTIONS',
+        "processingGuarantee 'exactly_once' needs a transport with transactions (the Kafka transport or the test driver's)",
+      );
+    }
+    return new ExactlyOnce(transactions);
   }
 
   stop(): Promise<void> {
@@ -396,6 +430,14 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
           code: 'STREAM_APP_ERR_SHUTDOWN_TIMEOUT',
           shutdownTimeoutMs: this.options.shutdownTimeoutMs,
         });
+      }
+      if (this.exactlyOnce && this.#consumer) {
+        // Exactly once: what agents hold is finished and committed at the barrier, then they stop.
+        this.conductor.stopReceiving();
+        this.conductor.barrierDeadline = Date.now() + this.options.shutdownTimeoutMs;
+        await this.committer
+          .commit()
+          .catch((error: unknown) => this.logger.error('final commit failed', { error: error as Error }));
       }
       const finished = await this.conductor.stopAgents(this.options.shutdownTimeoutMs);
       if (!finished) {

@@ -56,6 +56,8 @@ export interface Sensor {
   onSend?(message: OutgoingMessage): void;
   /** Offsets committed, and how long the commit took. */
   onCommit?(offsets: TopicPartitionOffset[], durationMs: number): void;
+  /** Exactly once: a transaction was aborted (`error` says why; none when the app stopped mid-event) and its events are read again. */
+  onTransactionAborted?(info: { error?: Error; durationMs: number }): void;
   onPartitionsAssigned?(partitions: TopicPartition[]): void;
   onPartitionsRevoked?(partitions: TopicPartition[], lost: boolean): void;
   onPartitionsPaused?(partitions: TopicPartition[], reason: PauseReason): void;

@@ -84,6 +84,8 @@ export class TableManager implements SupervisedTask {
   /** Standby copies this worker keeps, by job key. */
   readonly #standbys = new Map<string, Job>();
   #planned = -Infinity;
+  /** Exactly once: the store writes of the transaction being committed. */
+  readonly #toApply: Array<() => Promise<void>> = [];
 
   constructor(parts: TableManagerParts) {
     this.#parts = parts;
@@ -238,10 +240,29 @@ export class TableManager implements SupervisedTask {
     return 'write';
   }
 
-  /** Before every commit: each table's writes of the interval to its changelog and store. */
-  async flush(): Promise<void> {
+  /**
+   * Before every commit: each table's writes of the interval to its changelog and store. Exactly once
+   * (`inTransaction`), the changelog records go into the commit's transaction, and the store gets them
+   * only in `applyCommitted`, after it committed.
+   */
+  async flush(inTransaction = false): Promise<void> {
     const transport = this.#parts.transport();
-    await Promise.all([...this.tables.values()].map((table) => table.flush((messages) => transport.sendNow(messages))));
+    const applies = await Promise.all(
+      [...this.tables.values()].map((table) => table.flush((messages) => transport.sendNow(messages), inTransaction)),
+    );
+    if (inTransaction) this.#toApply.push(...applies);
+  }
+
+  /** Exactly once: the flushed writes of the transaction that just committed go to the stores. */
+  async applyCommitted(): Promise<void> {
+    const applies = this.#toApply.splice(0);
+    for (const apply of applies) await apply();
+  }
+
+  /** Exactly once: the transaction aborted; every table forgets the writes made since the last commit. */
+  discardUncommitted(): void {
+    this.#toApply.length = 0;
+    for (const table of this.tables.values()) table.discardUncommitted();
   }
 
   /** Holds newly assigned source partitions until their table partitions are recovered. */

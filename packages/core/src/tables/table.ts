@@ -339,15 +339,21 @@ export class Table<V = unknown, K = string> {
   /**
    * Sends this interval's writes (one record per key) to the changelog, then applies them to the
    * store with a checkpoint no later than the first of them, so that data and checkpoint agree.
+   * With `applyLater` (exactly once) the store is left alone and the returned function applies them
+   * once their transaction committed; until then they are read from memory, and an abort discards them.
    */
-  async flush(produce: (messages: OutgoingMessage[]) => Promise<TopicPartitionOffset[]>): Promise<void> {
-    if (this.#pending.size === 0) return;
+  async flush(
+    produce: (messages: OutgoingMessage[]) => Promise<TopicPartitionOffset[]>,
+    applyLater = false,
+  ): Promise<() => Promise<void>> {
+    if (this.#pending.size === 0) return async () => {};
     const batch = this.#pending;
     this.#pending = new Map();
     this.#flushing = batch;
+    const messages: OutgoingMessage[] = [];
+    const storeWrites = new Map<number, Map<string, StoreWrite>>();
+    let first: Map<number, number>;
     try {
-      const messages: OutgoingMessage[] = [];
-      const storeWrites = new Map<number, Map<string, StoreWrite>>();
       for (const [partition, writes] of batch) {
         const forStore = new Map<string, StoreWrite>();
         storeWrites.set(partition, forStore);
@@ -362,21 +368,35 @@ export class Table<V = unknown, K = string> {
           });
         }
       }
-      let first: Map<number, number>;
-      try {
-        first = new Map((await produce(messages)).map(({ partition, offset }) => [partition, offset]));
-      } catch (error) {
-        this.#restore(batch);
-        throw error;
-      }
-      for (const [partition, writes] of storeWrites) {
-        // A partition given away during the flush is the next owner's: its store must not move on.
-        if (!this.global && !this.#active.has(partition)) continue;
-        await this.store.apply(partition, writes, first.get(partition)!);
-      }
-    } finally {
+      first = new Map((await produce(messages)).map(({ partition, offset }) => [partition, offset]));
+    } catch (error) {
       this.#flushing = undefined;
+      this.#restore(batch);
+      throw error;
     }
+    const apply = async () => {
+      if (this.#flushing !== batch) return; // discarded meanwhile (an aborted transaction)
+      try {
+        for (const [partition, writes] of storeWrites) {
+          // A partition given away during the flush is the next owner's: its store must not move on.
+          if (!this.global && !this.#active.has(partition)) continue;
+          await this.store.apply(partition, writes, first.get(partition)!);
+        }
+      } finally {
+        this.#flushing = undefined;
+      }
+    };
+    if (!applyLater) await apply();
+    return apply;
+  }
+
+  /**
+   * Exactly once, after an aborted transaction: the writes since the last commit are thrown away
+   * (their events are processed again); the store holds only what committed.
+   */
+  discardUncommitted(): void {
+    this.#pending = new Map();
+    this.#flushing = undefined;
   }
 
   /** Puts back the writes of a failed flush, under any newer write of the same key, so that nothing is lost. */

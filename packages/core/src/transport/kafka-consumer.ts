@@ -86,6 +86,18 @@ export class KafkaConsumer implements Consumer {
     });
   }
 
+  /** The client itself: a transactional producer sends offsets with its group's metadata. */
+  get client(): KafkaJS.Consumer {
+    return this.#client;
+  }
+
+  seek(offsets: TopicPartitionOffset[]): void {
+    if (this.#closed) return;
+    for (const { topic, partition, offset } of offsets) {
+      ignoreStateError(() => this.#client.seek({ topic, partition, offset: String(offset) }));
+    }
+  }
+
   async subscribe(topics: string[]): Promise<void> {
     if (this.#closed) return;
     this.#topics = topics;

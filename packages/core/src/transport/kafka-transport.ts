@@ -6,8 +6,10 @@ import { KafkaAdmin } from './kafka-admin.js';
 import { commonConfig, type KafkaTransportOptions } from './kafka-config.js';
 import { KafkaConsumer } from './kafka-consumer.js';
 import { KafkaPartitionReader } from './kafka-partition-reader.js';
+import { KafkaTransactions } from './kafka-transactions.js';
 import { SendBatcher } from './send-batcher.js';
 import type {
+  ConnectOptions,
   Consumer,
   ConsumerHandlers,
   ConsumerOptions,
@@ -27,6 +29,8 @@ export class KafkaTransport implements Transport {
   readonly #kafka: KafkaJS.Kafka;
   readonly #diagnostics: KafkaDiagnostics;
   #producer: KafkaJS.Producer | undefined;
+  #transactional: ConnectOptions['transactional'];
+  #transactions: KafkaTransactions | undefined;
   readonly #consumers = new Set<KafkaConsumer>();
   readonly #readers = new Set<PartitionReader>();
   readonly #batcher: SendBatcher;
@@ -47,27 +51,81 @@ export class KafkaTransport implements Transport {
     this.admin = new KafkaAdmin(this.#kafka, this.#diagnostics, options);
     this.#batcher = new SendBatcher(
       async (topic, messages) => {
-        const producer = this.#producer;
-        if (!producer) {
-          throw new CoreError(
-            'STREAM_APP_ERR_APP_STATE',
-            'the app is not connected: call app.start() or app.connect() first',
-          );
-        }
-        await producer.send({ topic, messages: messages.map(clientMessage) });
+        await this.#inTransaction();
+        await this.#connected().send({ topic, messages: messages.map(clientMessage) });
       },
       (error, topic) => this.#deliveryError(error, topic),
     );
   }
 
-  async connect(): Promise<void> {
+  get transactions(): KafkaTransactions | undefined {
+    return this.#transactions;
+  }
+
+  async connect(options: ConnectOptions = {}): Promise<void> {
+    this.#transactional = options.transactional;
+    this.#producer = await this.#connectProducer();
+    if (this.#transactional) {
+      this.#transactions = new KafkaTransactions({
+        producer: () => this.#connected(),
+        clientOf: (consumer) => (consumer as KafkaConsumer).client,
+        flush: () => this.#batcher.flush(),
+        forgetFailure: () => this.#batcher.forgetFailure(),
+        replaceProducer: async () => {
+          const fenced = this.#producer;
+          this.#producer = undefined;
+          await fenced?.disconnect().catch(() => {});
+          this.#producer = await this.#connectProducer();
+        },
+      });
+    }
+  }
+
+  async #connectProducer(): Promise<KafkaJS.Producer> {
+    const transactional = this.#transactional;
     const producer = this.#kafka.producer({
       // Idempotence keeps retried batches in order and free of duplicates; acks from all in-sync replicas.
       'enable.idempotence': true,
       'linger.ms': 5,
+      ...(transactional
+        ? { 'transactional.id': transactional.id, 'transaction.timeout.ms': transactional.timeoutMs }
+        : {}),
     });
-    await connectClient(producer, this.#diagnostics, this.#options.bootstrap);
-    this.#producer = producer;
+    try {
+      await connectClient(producer, this.#diagnostics, this.#options.bootstrap);
+    } catch (error) {
+      throw await this.#producerRefused(error);
+    }
+    return producer;
+  }
+
+  /** A refused transactional id or idempotent write names the ACL to add. */
+  async #producerRefused(error: unknown): Promise<unknown> {
+    const cause = (error as { cause?: unknown }).cause ?? error;
+    const code = (cause as { code?: unknown }).code;
+    if (code !== 53 && code !== 31) return error;
+    const principal = await this.#options.principal().catch(() => 'the principal');
+    return code === 53
+      ? explainKafkaError(cause, { principal, operation: 'Write', resource: this.#transactional?.id })
+      : explainKafkaError(cause, { principal, operation: 'IdempotentWrite' });
+  }
+
+  #connected(): KafkaJS.Producer {
+    const producer = this.#producer;
+    if (!producer) {
+      throw new CoreError(
+        'STREAM_APP_ERR_APP_STATE',
+        'the app is not connected: call app.start() or app.connect() first',
+      );
+    }
+    return producer;
+  }
+
+  /** Exactly once: every produce call is made while a transaction is open (checked synchronously before it). */
+  async #inTransaction(): Promise<void> {
+    const transactions = this.#transactions;
+    if (!transactions) return;
+    while (!transactions.isOpen) await transactions.open();
   }
 
   async reader(): Promise<PartitionReader> {
@@ -91,13 +149,8 @@ export class KafkaTransport implements Transport {
   }
 
   async sendNow(messages: OutgoingMessage[]): Promise<TopicPartitionOffset[]> {
-    const producer = this.#producer;
-    if (!producer) {
-      throw new CoreError(
-        'STREAM_APP_ERR_APP_STATE',
-        'the app is not connected: call app.start() or app.connect() first',
-      );
-    }
+    await this.#inTransaction();
+    const producer = this.#connected();
     const byTopic = new Map<string, Array<Omit<OutgoingMessage, 'topic'>>>();
     for (const { topic, ...rest } of messages) {
       const list = byTopic.get(topic) ?? [];
@@ -149,6 +202,8 @@ export class KafkaTransport implements Transport {
     this.#readers.clear();
     await this.admin.close();
     await this.flush().catch(() => {});
+    // A transaction left open (its commit failed) is aborted now rather than when the broker's timeout ends it.
+    if (this.#transactions?.isOpen) await this.#transactions.abort().catch(() => {});
     await this.#producer?.disconnect().catch(() => {});
     this.#producer = undefined;
   }

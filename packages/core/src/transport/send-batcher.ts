@@ -41,6 +41,11 @@ export class SendBatcher {
     return this.#failure;
   }
 
+  /** Exactly once, after an abort: the failed batch's transaction is gone, and its events are processed again. */
+  forgetFailure(): void {
+    this.#failure = undefined;
+  }
+
   send(message: OutgoingMessage): Promise<void> {
     if (this.#failure) return Promise.reject(this.#failure);
     let batch = this.#pending.get(message.topic);

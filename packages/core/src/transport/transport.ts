@@ -108,6 +108,23 @@ export interface PartitionReader {
   close(): Promise<void>;
 }
 
+export interface ConnectOptions {
+  /** Exactly once: the producer is transactional, with this `transactional.id` and transaction timeout. */
+  transactional?: { id: string; timeoutMs: number };
+}
+
+/**
+ * The producer's transactions (exactly once). What is sent between two commits is one transaction,
+ * begun by the first send after a commit or an abort; sends made while a commit or an abort is under
+ * way wait for the next transaction.
+ */
+export interface TransactionPort {
+  /** Commits what was sent since the last commit or abort together with the consumer's offsets. */
+  commit(offsets: TopicPartitionOffset[], consumer: Consumer): Promise<void>;
+  /** Throws away what was sent since the last commit; a fenced producer is replaced by a new one. */
+  abort(): Promise<void>;
+}
+
 /**
  * What an App needs from Kafka. `KafkaTransport` is the real one; the test driver in
  * `@stream-app/testing` runs the same App over memory.
@@ -115,7 +132,9 @@ export interface PartitionReader {
 export interface Transport {
   /** Where and as whom, for the banner and errors. */
   readonly description: { bootstrap: string; mechanism: string };
-  connect(): Promise<void>;
+  connect(options?: ConnectOptions): Promise<void>;
+  /** The producer's transactions, when connected with `transactional`. */
+  readonly transactions: TransactionPort | undefined;
   /** The admin port (after `connect`). */
   readonly admin: AdminPort;
   /** A new partition reader; close it when done. */
@@ -136,6 +155,8 @@ export interface Consumer {
   /** Replaces the subscription (a topic the app met after it subscribed, e.g. a late `groupBy`). */
   subscribe(topics: string[]): Promise<void>;
   commit(offsets: TopicPartitionOffset[]): Promise<void>;
+  /** Reads these partitions again from these offsets (exactly once, after an aborted transaction). */
+  seek(offsets: TopicPartitionOffset[]): void;
   /** Pauses for a reason; a partition resumes only when every reason it was paused for is resumed. */
   pause(partitions: TopicPartition[], reason?: PauseReason): void;
   resume(partitions: TopicPartition[], reason?: PauseReason): void;

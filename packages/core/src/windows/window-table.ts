@@ -44,9 +44,21 @@ export class WindowTable extends Table<unknown, string> {
     await super.deactivate(partition);
   }
 
-  override async flush(produce: Parameters<Table<unknown, string>['flush']>[0]): Promise<void> {
+  override async flush(
+    produce: Parameters<Table<unknown, string>['flush']>[0],
+    applyLater = false,
+  ): Promise<() => Promise<void>> {
     await this.#hooks.beforeFlush();
-    await super.flush(produce);
+    return super.flush(produce, applyLater);
+  }
+
+  /** The windows' index is rebuilt from what the store holds: the discarded writes may have opened or closed some. */
+  override discardUncommitted(): void {
+    super.discardUncommitted();
+    for (const partition of this.activePartitions) {
+      this.#hooks.deactivated(partition);
+      this.#hooks.activated(partition);
+    }
   }
 
   override close(): Promise<void> {

@@ -3,6 +3,7 @@ import {
   PauseReasons,
   partitionForKey,
   type AdminPort,
+  type ConnectOptions,
   type Consumer,
   type ConsumerHandlers,
   type ConsumerOptions,
@@ -14,6 +15,7 @@ import {
   type TopicPartitionOffset,
   type TopicSpec,
   type Transport,
+  type TransactionPort,
 } from '@stream-app/core';
 
 /** At most this many messages per hand-over, so that a paused partition stops soon, as with a broker's fetches. */
@@ -59,6 +61,8 @@ export interface UnfinishedPartition extends TopicPartition {
  * no group balancing) and is handed new messages asynchronously, in offset order per partition,
  * starting after its group's committed offset. Sends are delivered at once, so `flush()` only
  * reports the first failed send (to a topic that does not exist, or a partition it does not have).
+ * Connected `transactional` (exactly once), the app's sends wait in its transaction until it commits
+ * (then they are appended with the offsets, at once) or aborts (then they are gone).
  */
 export class MemoryTransport implements Transport {
   readonly description = { bootstrap: 'memory', mechanism: 'none' };
@@ -74,6 +78,10 @@ export class MemoryTransport implements Transport {
   #connected = false;
   #scheduled = false;
   #failure: CoreError | undefined;
+  /** Exactly once: the open transaction's messages, checked and waiting for the commit. */
+  #transaction: Array<OutgoingMessage & { partition: number }> | undefined;
+  #failNextCommit: Error | undefined;
+  transactions: TransactionPort | undefined;
 
   constructor(options: MemoryTransportOptions = {}) {
     for (const [name, partitions] of Object.entries(options.topics ?? {})) this.createTopic(name, partitions);
@@ -97,10 +105,30 @@ export class MemoryTransport implements Transport {
 
   // ── Transport ──────────────────────────────────────────────────────────────
 
-  async connect(): Promise<void> {
+  async connect(options: ConnectOptions = {}): Promise<void> {
     // Connecting again after close is allowed: a restarted app finds the topics and commits of the last one.
     this.#connected = true;
     this.#failure = undefined;
+    this.#transaction = undefined;
+    this.transactions = options.transactional
+      ? {
+          commit: async (offsets, consumer) => {
+            const failure = this.#failNextCommit;
+            this.#failNextCommit = undefined;
+            if (failure) throw failure;
+            if (this.#failure) throw this.#failure;
+            const messages = this.#transaction ?? [];
+            if (messages.length === 0 && offsets.length === 0) return;
+            this.#transaction = undefined;
+            for (const message of messages) this.#append(message);
+            await consumer.commit(offsets);
+          },
+          abort: async () => {
+            this.#transaction = undefined;
+            this.#failure = undefined;
+          },
+        }
+      : undefined;
   }
 
   /** The admin port over the topics in memory. */
@@ -171,10 +199,22 @@ export class MemoryTransport implements Transport {
       return this.#fail(message.topic, `it does not exist; declare it with app.topic() before the app starts`);
     }
     const partition = this.#partitionFor(message, partitions.length);
-    const log = partitions[partition];
-    if (!log) {
+    if (!partitions[partition]) {
       return this.#fail(message.topic, `it has ${partitions.length} partition(s), there is no partition ${partition}`);
     }
+    if (this.transactions) {
+      (this.#transaction ??= []).push({ ...message, partition });
+      this.#changed();
+      return Promise.resolve();
+    }
+    this.#append({ ...message, partition });
+    return Promise.resolve();
+  }
+
+  /** Appends a checked message to its partition's log, as another (not transactional) producer would. */
+  #append(message: OutgoingMessage & { partition: number }): IncomingMessage {
+    const { partition } = message;
+    const log = this.#topics.get(message.topic)![partition]!;
     const headers: MessageHeaders = {};
     for (const [name, value] of Object.entries(message.headers ?? {})) {
       headers[name] = Array.isArray(value) ? value.map((one) => Buffer.from(one)) : Buffer.from(value);
@@ -193,7 +233,7 @@ export class MemoryTransport implements Transport {
     this.#sent.get(message.topic)!.push(stored);
     this.#schedule();
     this.#changed();
-    return Promise.resolve();
+    return stored;
   }
 
   async flush(): Promise<void> {
@@ -205,12 +245,30 @@ export class MemoryTransport implements Transport {
     for (const message of messages) {
       const partitions = this.#topics.get(message.topic);
       const partition = partitions ? this.#partitionFor(message, partitions.length) : 0;
-      await this.send({ ...message, partition });
       const key = partitionKey(message.topic, partition);
-      const offset = partitions![partition]!.length - 1;
+      // In a transaction, the offset it will get is not known yet; the log's end now is no later than it.
+      const end = partitions?.[partition]?.length ?? 0;
+      await this.send({ ...message, partition });
+      const offset = this.transactions ? end : partitions![partition]!.length - 1;
       if (!first.has(key)) first.set(key, { topic: message.topic, partition, offset });
     }
     return [...first.values()];
+  }
+
+  /** Appends a message now, outside the app's transaction (what the test driver's `put` does). */
+  async sendDirect(message: OutgoingMessage): Promise<IncomingMessage> {
+    if (!this.transactions) {
+      await this.send(message);
+      return this.#sent.get(message.topic)!.at(-1)!;
+    }
+    const partitions = this.#topics.get(message.topic);
+    if (!partitions) return this.#fail(message.topic, 'it does not exist; declare it with app.topic() before the app starts');
+    return this.#append({ ...message, partition: this.#partitionFor(message, partitions.length) });
+  }
+
+  /** Exactly once: the app's next transaction commit fails with `error` (it aborts and reads its events again). */
+  failNextCommit(error: Error = new Error('injected commit failure')): void {
+    this.#failNextCommit = error;
   }
 
   async consume(options: ConsumerOptions, handlers: ConsumerHandlers): Promise<Consumer> {
@@ -244,6 +302,13 @@ export class MemoryTransport implements Transport {
         this.#committed.set(options.groupId, group);
         for (const { topic, partition, offset } of offsets) group.set(partitionKey(topic, partition), offset);
         this.#changed();
+      },
+      seek: (offsets: TopicPartitionOffset[]) => {
+        for (const { topic, partition, offset } of offsets) {
+          const assigned = subscription.assigned.get(partitionKey(topic, partition));
+          if (assigned) assigned.position = offset;
+        }
+        this.#schedule();
       },
       pause: (partitions, reason = 'manual') => {
         subscription.paused.pause(partitions, reason);

@@ -282,7 +282,10 @@ export class TestDriver {
 
   async #put(message: OutgoingMessage, timeoutMs: number | undefined): Promise<PutResult> {
     const putId = randomUUID();
-    await this.app.produce({ ...message, headers: { ...message.headers, [PUT_ID_HEADER]: putId } });
+    const put = { ...message, headers: { ...message.headers, [PUT_ID_HEADER]: putId } };
+    // Exactly once, the app's own sends wait for its commit; a put is another producer's record.
+    if (this.transport.transactions) await this.transport.sendDirect(put);
+    else await this.app.produce(put);
     const stored = this.transport
       .messages(message.topic)
       .find((candidate) => firstHeader(candidate.headers, PUT_ID_HEADER)?.toString() === putId)!;

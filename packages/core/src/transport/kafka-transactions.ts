@@ -1,0 +1,110 @@
+import type { KafkaJS } from '@confluentinc/kafka-javascript';
+import type { Consumer, TopicPartitionOffset, TransactionPort } from './transport.js';
+
+/** What the transactions need of the transport around them. */
+export interface TransactionParts {
+  producer(): KafkaJS.Producer;
+  /** The client of the group consumer, whose group generation fences a zombie's offsets (KIP-447). */
+  clientOf(consumer: Consumer): KafkaJS.Consumer;
+  /** Waits for the deliveries of what was sent so far; rejects with the first failed one. */
+  flush(): Promise<void>;
+  /** Forgets a failed delivery: its transaction is aborted, so it is sent again when its events are processed again. */
+  forgetFailure(): void;
+  /** Closes the fenced producer and connects a new one with the same transactional id. */
+  replaceProducer(): Promise<void>;
+}
+
+/** A retriable commit (a timeout, a coordinator moving) is tried this many times before the transaction is aborted. */
+const COMMIT_ATTEMPTS = 3;
+
+/**
+ * The transactions of the transport's producer. A send calls `open()` first (synchronously when a
+ * transaction is open, so that nothing can slip between the check and the produce call); a commit
+ * or an abort closes the door while it runs, and sends that come meanwhile wait for the next one.
+ */
+export class KafkaTransactions implements TransactionPort {
+  readonly #parts: TransactionParts;
+  #open = false;
+  #opening: Promise<void> | undefined;
+  /** Set while a commit or abort runs: new transactions begin after it. */
+  #ending: Promise<void> | undefined;
+
+  constructor(parts: TransactionParts) {
+    this.#parts = parts;
+  }
+
+  get isOpen(): boolean {
+    return this.#open && !this.#ending;
+  }
+
+  /** Resolves when a transaction is open (begun here when none is). */
+  open(): Promise<void> {
+    if (this.isOpen) return Promise.resolve();
+    return (this.#opening ??= this.#begin().finally(() => (this.#opening = undefined)));
+  }
+
+  async #begin(): Promise<void> {
+    while (this.#ending) await this.#ending.catch(() => {});
+    if (this.#open) return;
+    await this.#parts.producer().transaction();
+    this.#open = true;
+  }
+
+  async commit(offsets: TopicPartitionOffset[], consumer: Consumer): Promise<void> {
+    await this.#opening?.catch(() => {});
+    if (!this.#open && offsets.length === 0) return;
+    if (!this.#open) await this.open();
+    // Before the door closes: what is sent while this waits is in the transaction, and the commit flushes it.
+    await this.#parts.flush();
+    await this.#end(async () => {
+      const producer = this.#parts.producer();
+      if (offsets.length > 0) {
+        await producer.sendOffsets({ consumer: this.#parts.clientOf(consumer), topics: byTopic(offsets) });
+      }
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await producer.commit();
+          break;
+        } catch (error) {
+          if (!(error as { retriable?: boolean }).retriable || attempt === COMMIT_ATTEMPTS) throw error;
+        }
+      }
+      this.#open = false;
+    });
+  }
+
+  async abort(): Promise<void> {
+    await this.#opening?.catch(() => {});
+    await this.#end(async () => {
+      try {
+        if (this.#open) await this.#parts.producer().abort();
+      } catch {
+        // A fenced or otherwise failed producer cannot abort: a new one with the same id aborts what it left open.
+        await this.#parts.replaceProducer();
+      }
+      this.#open = false;
+      this.#parts.forgetFailure();
+    });
+  }
+
+  async #end(work: () => Promise<void>): Promise<void> {
+    while (this.#ending) await this.#ending.catch(() => {});
+    const ending = work();
+    this.#ending = ending;
+    try {
+      await ending;
+    } finally {
+      this.#ending = undefined;
+    }
+  }
+}
+
+function byTopic(offsets: TopicPartitionOffset[]): Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }> {
+  const topics = new Map<string, Array<{ partition: number; offset: string }>>();
+  for (const { topic, partition, offset } of offsets) {
+    const list = topics.get(topic) ?? [];
+    list.push({ partition, offset: String(offset) });
+    topics.set(topic, list);
+  }
+  return [...topics].map(([topic, partitions]) => ({ topic, partitions }));
+}

@@ -1,0 +1,84 @@
+// Exactly once over memory, with the test driver: an aborted transaction leaves no trace, and its
+// events are processed again. The same against the real broker is in cli/test/exactly-once.e2e.test.ts.
+import { App, type AppOptions } from '@stream-app/core';
+import { MemoryTransport, testApp, type TestDriver } from '@stream-app/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const drivers: TestDriver[] = [];
+afterEach(async () => {
+  await Promise.all(drivers.splice(0).map((driver) => driver.stop()));
+});
+
+/** Counts orders per account into a table and sends each order on, numbered by its account's count. */
+function countingApp(options: Partial<AppOptions> = {}) {
+  const app = new App({
+    id: 'eos-counter',
+    broker: 'kafka:9093',
+    topicPartitions: 2,
+    processingGuarantee: 'exactly_once',
+    logger: { level: 'error', write: () => {} },
+    ...options,
+  });
+  const orders = app.topic<{ account: string; n: number }>('orders');
+  const counted = app.topic<{ account: string; n: number; count: number }>('counted');
+  const counts = app.table<number>('counts', { default: () => 0 });
+  app.agent(orders, async (stream) => {
+    for await (const order of stream) {
+      const count = counts.get(order.account)! + 1;
+      counts.set(order.account, count);
+      await counted.send({ key: order.account, value: { ...order, count } });
+    }
+  });
+  return { app, orders, counted, counts };
+}
+
+async function drive(app: App, transport: MemoryTransport): Promise<TestDriver> {
+  const driver = await testApp(app, { transport });
+  drivers.push(driver);
+  return driver;
+}
+
+describe('exactly once in the test driver', () => {
+  it('nothing an agent sends is visible before its commit; an aborted commit is processed again with no duplicate', async () => {
+    const transport = new MemoryTransport();
+    const { app, orders, counts } = countingApp();
+    const driver = await drive(app, transport);
+    for (let n = 0; n < 10; n++) await driver.put(orders, { account: `a${n % 3}`, n }, { key: `a${n % 3}` });
+    expect(transport.messages('counted')).toHaveLength(10);
+
+    transport.failNextCommit();
+    for (let n = 10; n < 20; n++) await driver.put(orders, { account: `a${n % 3}`, n }, { key: `a${n % 3}` });
+    expect(app.stats().transactionsAborted).toBe(1);
+
+    const out = transport
+      .messages('counted')
+      .map((m) => JSON.parse(m.value!.toString()) as { account: string; n: number; count: number });
+    expect(out.map((o) => o.n).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, n) => n));
+    // The table's writes of the aborted interval were thrown away: counting again from the commit gives the truth.
+    expect([counts.get('a0'), counts.get('a1'), counts.get('a2')]).toEqual([7, 7, 6]);
+    for (const account of ['a0', 'a1', 'a2']) {
+      const counted = out.filter((o) => o.account === account);
+      expect(counted.map((o) => o.count)).toEqual(counted.map((_, i) => i + 1));
+    }
+    const changelog = transport.messages('eos-counter-counts-changelog');
+    const last = new Map(changelog.map((m) => [m.key!.toString(), Number(m.value!.toString())]));
+    expect(Object.fromEntries(last)).toEqual({ a0: 7, a1: 7, a2: 6 });
+  });
+
+  it('a restart recovers the table from the committed changelog and counts on', async () => {
+    const transport = new MemoryTransport();
+    const first = countingApp();
+    const driver = await drive(first.app, transport);
+    for (let n = 0; n < 6; n++) await driver.put(first.orders, { account: 'x', n }, { key: 'x' });
+    await driver.stop();
+    drivers.length = 0;
+
+    const second = countingApp();
+    const again = await drive(second.app, transport);
+    await again.settle();
+    expect(second.counts.get('x')).toBe(6);
+    await again.put(second.orders, { account: 'x', n: 6 }, { key: 'x' });
+    expect(second.counts.get('x')).toBe(7);
+    expect(transport.messages('counted')).toHaveLength(7);
+  });
+});
