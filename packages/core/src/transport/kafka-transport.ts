@@ -50,9 +50,11 @@ export class KafkaTransport implements Transport {
     this.#kafka = new KafkaJS.Kafka(commonConfig(options, this.#diagnostics.logger));
     this.admin = new KafkaAdmin(this.#kafka, this.#diagnostics, options);
     this.#batcher = new SendBatcher(
-      async (topic, messages) => {
+      async (topic, messages, queued) => {
         await this.#inTransaction();
-        await this.#connected().send({ topic, messages: messages.map(clientMessage) });
+        const delivered = this.#connected().send({ topic, messages: messages.map(clientMessage) });
+        queued();
+        await delivered;
       },
       (error, topic) => this.#deliveryError(error, topic),
     );
@@ -66,6 +68,7 @@ export class KafkaTransport implements Transport {
     this.#transactional = options.transactional;
     this.#producer = await this.#connectProducer();
     if (this.#transactional) {
+      this.#batcher.resolveWhenQueued();
       this.#transactions = new KafkaTransactions({
         producer: () => this.#connected(),
         clientOf: (consumer) => (consumer as KafkaConsumer).client,
@@ -88,7 +91,12 @@ export class KafkaTransport implements Transport {
       'enable.idempotence': true,
       'linger.ms': 5,
       ...(transactional
-        ? { 'transactional.id': transactional.id, 'transaction.timeout.ms': transactional.timeoutMs }
+        ? {
+            'transactional.id': transactional.id,
+            'transaction.timeout.ms': transactional.timeoutMs,
+            // librdkafka's rule: a request may not outwait the transaction it belongs to.
+            'socket.timeout.ms': Math.min(60_000, transactional.timeoutMs),
+          }
         : {}),
     });
     try {

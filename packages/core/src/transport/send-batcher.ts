@@ -1,8 +1,15 @@
 import type { StreamAppError } from '../errors/index.js';
 import type { OutgoingMessage } from './transport.js';
 
-/** What the batcher hands the client: one topic's messages gathered in one tick. */
-export type SendBatch = (topic: string, messages: Array<Omit<OutgoingMessage, 'topic'>>) => Promise<void>;
+/**
+ * What the batcher hands the client: one topic's messages gathered in one tick. It calls `queued`
+ * once the client has them (synchronously after its produce call) and resolves when they are delivered.
+ */
+export type SendBatch = (
+  topic: string,
+  messages: Array<Omit<OutgoingMessage, 'topic'>>,
+  queued: () => void,
+) => Promise<void>;
 
 /** Messages for one topic gathered during a tick, and the promise every sender of them holds. */
 class PendingBatch {
@@ -32,9 +39,19 @@ export class SendBatcher {
   readonly #inFlight = new Set<Promise<void>>();
   #failure: StreamAppError | undefined;
 
+  /**
+   * Exactly once, a send resolves when its message is in the transaction (`whenQueued`): it counts only
+   * when the transaction commits, and a failed delivery fails that commit, which aborts and rewinds.
+   */
+  #whenQueued = false;
+
   constructor(send: SendBatch, explain: (error: unknown, topic: string) => Promise<StreamAppError>) {
     this.#send = send;
     this.#explain = explain;
+  }
+
+  resolveWhenQueued(): void {
+    this.#whenQueued = true;
   }
 
   get failure(): StreamAppError | undefined {
@@ -47,7 +64,8 @@ export class SendBatcher {
   }
 
   send(message: OutgoingMessage): Promise<void> {
-    if (this.#failure) return Promise.reject(this.#failure);
+    // Exactly once, a failure is the transaction's: the commit meets it, aborts and forgets it.
+    if (this.#failure && !this.#whenQueued) return Promise.reject(this.#failure);
     let batch = this.#pending.get(message.topic);
     if (!batch) {
       batch = new PendingBatch();
@@ -67,7 +85,8 @@ export class SendBatcher {
     const batches = this.#pending;
     this.#pending = new Map();
     for (const [topic, batch] of batches) {
-      const sent = this.#send(topic, batch.messages).then(
+      const queued = this.#whenQueued ? () => batch.resolve() : () => {};
+      const sent = this.#send(topic, batch.messages, queued).then(
         () => batch.resolve(),
         async (error: unknown) => {
           const failure = await this.#explain(error, topic);

@@ -93,6 +93,8 @@ export function brokerProperties(input: BrokerPropertiesInput): string {
     'transaction.state.log.num.partitions': 5,
     'transaction.state.log.replication.factor': 1,
     'transaction.state.log.min.isr': 1,
+    // A transaction past its timeout is aborted (and its producer fenced) within a second, not ten.
+    'transaction.abort.timed.out.transaction.cleanup.interval.ms': 1000,
     'share.coordinator.state.topic.replication.factor': 1,
     'share.coordinator.state.topic.min.isr': 1,
     'group.initial.rebalance.delay.ms': 0,
