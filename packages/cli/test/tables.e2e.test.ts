@@ -1,65 +1,27 @@
 // Tables across worker processes against the real broker: a kill -9 mid-stream loses no count.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { adminKafka } from '@stream-app/testing';
 import { useTestbed } from '@stream-app/testing/vitest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { brokerChecks, waitUntil } from './helpers/broker-checks.js';
+import {
+  changelogCounts,
+  dumpedCounts,
+  lastStatus,
+  launchCounter as launchWorker,
+  produceOrders as produce,
+} from './helpers/counter-workers.js';
 import { logEntries, workerPool, type Worker } from './helpers/worker-process.js';
 
 const testbed = useTestbed();
-const COUNTER_APP = fileURLToPath(new URL('./fixtures/counter-app.ts', import.meta.url));
 const pool = workerPool(testbed);
 const tempDir = (prefix: string) => pool.tempDir(prefix);
+const launchCounter = (env: { [name: string]: string }, statePrefix: string) => launchWorker(pool, env, statePrefix);
+const produceOrders = (topic: string, total: number, keys: number) => produce(testbed, topic, total, keys);
 
 const checks = brokerChecks(testbed);
 afterAll(() => checks.close());
 const { withAdmin, committed } = checks;
-
-/** Produces `total` orders over `keys` accounts (keyed by account) as the admin, in batches of 10 000. */
-async function produceOrders(topic: string, total: number, keys: number): Promise<void> {
-  const producer = adminKafka(testbed.kafka).producer();
-  await producer.connect();
-  try {
-    for (let start = 0; start < total; start += 10_000) {
-      await producer.send({
-        topic,
-        messages: Array.from({ length: 10_000 }, (_, i) => {
-          const account = `acct-${(start + i) % keys}`;
-          return { key: account, value: JSON.stringify({ account }) };
-        }),
-      });
-    }
-  } finally {
-    await producer.disconnect();
-  }
-}
-
-/** A counter-app worker with its own state directory, stopped after the test. */
-function launchCounter(env: { [name: string]: string }, statePrefix: string): Worker {
-  return pool.start(COUNTER_APP, { ...env, COUNTER_STATE_DIR: tempDir(statePrefix) });
-}
-
-/** The counter app's last status line: table partitions held and recoveries pending. */
-function lastStatus(worker: Worker): { recovering: number; held: number[] } | undefined {
-  for (let i = worker.output.length - 1; i >= 0; i--) {
-    const line = worker.output[i]!;
-    if (line.includes('"msg":"counter status"')) return JSON.parse(line) as { recovering: number; held: number[] };
-  }
-  return undefined;
-}
-
-/** The last value of every key in a changelog, read to its high watermarks. */
-async function changelogCounts(topic: string): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  for (const { key, value } of await checks.readTopic(topic)) {
-    if (value === null) counts.delete(key!);
-    else counts.set(key!, Number(value));
-  }
-  return counts;
-}
 
 describe('tables across workers', () => {
   it('counts 200 000 orders over 10 000 keys in two workers, one killed with -9 mid-stream: no count below the truth, table equals changelog', async () => {
@@ -118,14 +80,8 @@ describe('tables across workers', () => {
     expect(await b.exited).toBe(0);
 
     // What the table held, read through it by the two workers left, against the changelog.
-    const held = new Map<string, number>();
-    for (const file of readdirSync(dumps)) {
-      for (const [key, value] of JSON.parse(readFileSync(join(dumps, file), 'utf8')) as Array<[string, number]>) {
-        expect(held.has(key), `${key} held by two workers`).toBe(false);
-        held.set(key, value);
-      }
-    }
-    const fromChangelog = await changelogCounts(`${id}-counts-changelog`);
+    const held = dumpedCounts(dumps);
+    const fromChangelog = await changelogCounts(checks, `${id}-counts-changelog`);
     expect(held.size).toBe(keys);
     expect(fromChangelog.size).toBe(keys);
     const below: string[] = [];

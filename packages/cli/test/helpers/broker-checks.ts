@@ -19,6 +19,11 @@ export interface BrokerChecks {
   groupOffsets(groupId: string, topic: string): Promise<Array<{ partition: number; offset: number }>>;
   /** Every record of a topic, read from the beginning to the high watermarks it has now. */
   readTopic(topic: string, timeoutMs?: number): Promise<TopicRecord[]>;
+  /**
+   * What a read-committed consumer sees of a topic, read to its end: aborted records left out, so
+   * that a transactional producer's output can be counted (its commit markers take offsets too).
+   */
+  readCommitted(topic: string): Promise<TopicRecord[]>;
   close(): Promise<void>;
 }
 
@@ -93,6 +98,32 @@ export function brokerChecks(testbed: TestbedInfo): BrokerChecks {
         ]);
       } finally {
         await consumer.disconnect();
+      }
+      return records;
+    },
+    async readCommitted(topic) {
+      const app = await appTransport();
+      const partitions = (await app.admin.partitionCounts([topic])).get(topic) ?? 0;
+      const reader = await app.reader();
+      const records: TopicRecord[] = [];
+      try {
+        for (let partition = 0; partition < partitions; partition++) {
+          await reader.readToEnd({ topic, partition }, 0, () => false, (messages) => {
+            for (const message of messages) {
+              const headers: { [name: string]: string } = {};
+              for (const [name, value] of Object.entries(message.headers)) headers[name] = String(value);
+              records.push({
+                partition,
+                offset: message.offset,
+                key: message.key?.toString() ?? null,
+                value: message.value?.toString() ?? null,
+                headers,
+              });
+            }
+          });
+        }
+      } finally {
+        await reader.close();
       }
       return records;
     },

@@ -86,6 +86,14 @@ export class AgentRunner implements StreamContext, SupervisedTask, EventScope {
     for (const channel of this.#channels.values()) channel.drop(matches);
   }
 
+  /** Exactly once, at a commit's barrier: the instance takes no new event from its queues until resumed. */
+  pauseQueues(paused: boolean): void {
+    for (const channel of this.#channels.values()) {
+      if (paused) channel.pause();
+      else channel.resume();
+    }
+  }
+
   // ── StreamContext ─────────────────────────────────────────────────────────
 
   sourceOf(topic: string): StreamSource {

@@ -15,12 +15,16 @@ export interface OffsetEntry {
 export class PartitionOffsets {
   readonly topic: string;
   readonly partition: number;
+  /** Events an agent took from its queue and has not acknowledged yet. */
+  inProgress = 0;
   #entries: OffsetEntry[] = [];
   #head = 0;
   #next: number | undefined;
   #committed: number | undefined;
   /** The first offset tracked since this partition was assigned or rewound. */
   #first: number | undefined;
+  /** The last offset committed since it was assigned (kept through `recommit`): where an abort rewinds to. */
+  #durable: number | undefined;
   #low: { threshold: number; callback: () => void } | undefined;
 
   constructor(topic: string, partition: number) {
@@ -76,6 +80,12 @@ export class PartitionOffsets {
     return this.#head < this.#entries.length ? this.#entries[this.#head]!.offset : this.#next;
   }
 
+  /** Whether an event after the first unfinished one is done already (instances finished out of order). */
+  get doneOutOfOrder(): boolean {
+    for (let i = this.#head + 1; i < this.#entries.length; i++) if (this.#entries[i]!.holders === 0) return true;
+    return false;
+  }
+
   /** Messages fetched and not yet done. */
   get outstanding(): number {
     return this.#entries.length - this.#head;
@@ -89,6 +99,7 @@ export class PartitionOffsets {
 
   markCommitted(offset: number): void {
     this.#committed = Math.max(offset, this.#committed ?? -1);
+    this.#durable = Math.max(offset, this.#durable ?? -1);
   }
 
   /**
@@ -96,7 +107,7 @@ export class PartitionOffsets {
    * fetched since the assignment; undefined when nothing was processed since that commit.
    */
   get rewindTarget(): number | undefined {
-    const target = this.#committed ?? this.#first;
+    const target = this.#durable ?? this.#first;
     return target === undefined || this.next === target ? undefined : target;
   }
 
@@ -106,6 +117,7 @@ export class PartitionOffsets {
     this.#head = 0;
     this.#next = undefined;
     this.#first = target;
+    this.inProgress = 0;
     const low = this.#low;
     this.#low = undefined;
     low?.callback();
@@ -165,6 +177,19 @@ export class OffsetTracker {
   recommitAll(): void {
     this.generation += 1;
     for (const offsets of this.#partitions.values()) offsets.recommit();
+  }
+
+  /** Events taken by agents and not acknowledged, over every partition. */
+  inProgress(): number {
+    let total = 0;
+    for (const offsets of this.#partitions.values()) total += offsets.inProgress;
+    return total;
+  }
+
+  /** Whether some partition has an event done after one that is not (see `PartitionOffsets.doneOutOfOrder`). */
+  doneOutOfOrder(): boolean {
+    for (const offsets of this.#partitions.values()) if (offsets.doneOutOfOrder) return true;
+    return false;
   }
 
   outstanding(only?: TopicPartition[]): number {

@@ -52,6 +52,13 @@ export class Conductor {
   #gate: IncomingMessage[][] | undefined;
   #gated = 0;
   #gatePaused: TopicPartition[] = [];
+  /** The highest offset handed to `receive` per partition (exactly once: to tell a rewind's records from stale ones). */
+  readonly #lastReceived = new Map<string, number>();
+  /**
+   * Partitions rewound, with the highest offset received before: until the consumer's seek takes
+   * effect, the client may still hand over records it fetched before, all above that offset.
+   */
+  readonly #rewound = new Map<string, number>();
   /** When the app stops: a barrier waits at most until then. */
   barrierDeadline: number | undefined;
   /** Exactly once: the committer waits here. */
@@ -137,6 +144,7 @@ export class Conductor {
     const first = messages[0]!;
     const key = partitionKey(first.topic, first.partition);
     if (!this.#assigned.has(key)) return;
+    if (this.#options.exactlyOnce && !this.#afterSeek(key, messages)) return;
     if (this.#gate) {
       this.#holdAtGate(messages);
       return;
@@ -238,7 +246,12 @@ export class Conductor {
   }
 
   assign(partitions: TopicPartition[]): void {
-    for (const tp of partitions) this.#assigned.set(partitionKey(tp.topic, tp.partition), tp);
+    for (const tp of partitions) {
+      const key = partitionKey(tp.topic, tp.partition);
+      this.#assigned.set(key, tp);
+      this.#rewound.delete(key);
+      this.#lastReceived.delete(key);
+    }
     this.#committer.offsets.forget(partitions);
   }
 
@@ -258,6 +271,9 @@ export class Conductor {
         this.#assigned.delete(key);
         this.#held.delete(key);
       }
+      // Queued, never started: the offsets committed stop before them, and the next owner reads them.
+      const revoked = (event: StreamEvent) => keys.has(partitionKey(event.topic, event.partition));
+      for (const runners of this.#runners.values()) for (const runner of runners) runner.drop(revoked);
       this.#committer.offsets.forget(partitions);
       return;
     }
@@ -290,20 +306,52 @@ export class Conductor {
 
   // ── exactly once ─────────────────────────────────────────────────────────
 
+  /**
+   * Agents take no new event from their queues and new batches wait at the gate; resolves when no
+   * event is in progress. Queued events are not started, and the offsets committed stop before them,
+   * unless an instance finished events after one still queued (concurrency > 1, or several agents on
+   * a topic): then every event handed over is finished first, so that none is done twice.
+   */
   async #enterBarrier(): Promise<boolean> {
     this.#gate ??= [];
+    this.#pauseQueues(true);
+    const offsets = this.#committer.offsets;
+    if (!(await this.#waitAtBarrier(() => offsets.inProgress() === 0))) return false;
+    if (!offsets.doneOutOfOrder()) return true;
+    this.#pauseQueues(false);
+    return this.#waitAtBarrier(() => offsets.outstanding() === 0);
+  }
+
+  async #waitAtBarrier(done: () => boolean): Promise<boolean> {
     let warnAt = Date.now() + BARRIER_WARN_MS;
     // Real time, like the drain: a test's clock must not hold a commit up.
-    while (this.#committer.offsets.outstanding() > 0) {
+    while (!done()) {
       if (this.#abandoned() || (this.barrierDeadline !== undefined && Date.now() >= this.barrierDeadline)) return false;
       if (Date.now() >= warnAt) {
         warnAt += BARRIER_WARN_MS;
         this.#log.warn('a commit waits for agents to finish the events they hold (exactly once)', {
+          inProgress: this.#committer.offsets.inProgress(),
           outstanding: this.#committer.offsets.outstanding(),
         });
       }
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
+    return true;
+  }
+
+  #pauseQueues(paused: boolean): void {
+    for (const runners of this.#runners.values()) for (const runner of runners) runner.pauseQueues(paused);
+  }
+
+  /** False for a batch fetched before a rewind's seek took effect (it is read again after the seek). */
+  #afterSeek(key: string, messages: IncomingMessage[]): boolean {
+    const staleAbove = this.#rewound.get(key);
+    if (staleAbove !== undefined) {
+      if (messages[0]!.offset > staleAbove) return false;
+      this.#rewound.delete(key);
+    }
+    const last = messages[messages.length - 1]!.offset;
+    if (last > (this.#lastReceived.get(key) ?? -1)) this.#lastReceived.set(key, last);
     return true;
   }
 
@@ -318,6 +366,7 @@ export class Conductor {
   }
 
   #leaveBarrier(): void {
+    this.#pauseQueues(false);
     const gated = this.#gate ?? [];
     this.#gate = undefined;
     this.#gated = 0;
@@ -339,6 +388,10 @@ export class Conductor {
       if (target === undefined) continue;
       offsets.rewind(target);
       seeks.push({ topic: offsets.topic, partition: offsets.partition, offset: target });
+      const key = partitionKey(offsets.topic, offsets.partition);
+      const last = this.#lastReceived.get(key);
+      if (last !== undefined) this.#rewound.set(key, last);
+      this.#lastReceived.delete(key);
     }
     if (seeks.length === 0) return;
     const rewound = new Set(seeks.map(({ topic, partition }) => partitionKey(topic, partition)));

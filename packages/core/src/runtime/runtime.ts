@@ -431,13 +431,11 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
           shutdownTimeoutMs: this.options.shutdownTimeoutMs,
         });
       }
-      if (this.exactlyOnce && this.#consumer) {
-        // Exactly once: what agents hold is finished and committed at the barrier, then they stop.
+      if (this.exactlyOnce) {
+        // The agents finish the events in hand, queued ones are left for the next owner; the last commit's
+        // barrier waits for them at most until the shutdown timeout, and aborts rather than commit without one.
         this.conductor.stopReceiving();
         this.conductor.barrierDeadline = Date.now() + this.options.shutdownTimeoutMs;
-        await this.committer
-          .commit()
-          .catch((error: unknown) => this.logger.error('final commit failed', { error: error as Error }));
       }
       const finished = await this.conductor.stopAgents(this.options.shutdownTimeoutMs);
       if (!finished) {

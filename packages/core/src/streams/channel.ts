@@ -9,6 +9,8 @@ export class Channel {
   #head = 0;
   #waiter: ((event: StreamEvent | undefined) => void) | undefined;
   #closed = false;
+  /** Paused (a commit is at the barrier): queued events wait, the reader too. */
+  #paused = false;
 
   get size(): number {
     return this.#items.length - this.#head;
@@ -17,7 +19,7 @@ export class Channel {
   push(event: StreamEvent): void {
     if (this.#closed) return;
     const waiter = this.#waiter;
-    if (waiter) {
+    if (waiter && !this.#paused) {
       this.#waiter = undefined;
       waiter(event);
       return;
@@ -25,9 +27,23 @@ export class Channel {
     this.#items.push(event);
   }
 
+  /** Exactly once, at a commit's barrier: no event is handed out (started) until `resume`. */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    const waiter = this.#waiter;
+    if (!waiter || this.#head >= this.#items.length) return;
+    this.#waiter = undefined;
+    waiter(this.next() as StreamEvent);
+  }
+
   /** The next event, or undefined once closed. */
   next(): Promise<StreamEvent | undefined> | StreamEvent | undefined {
-    if (this.#head < this.#items.length) {
+    if (this.#head < this.#items.length && !this.#paused) {
       const event = this.#items[this.#head]!;
       this.#items[this.#head] = undefined as never;
       this.#head += 1;
@@ -46,7 +62,7 @@ export class Channel {
 
   /** Puts back an event a stopped reader took. */
   unshift(event: StreamEvent): void {
-    if (this.#waiter) return this.push(event);
+    if (this.#waiter && !this.#paused) return this.push(event);
     this.#items = [event, ...this.#items.slice(this.#head)];
     this.#head = 0;
   }

@@ -16,6 +16,7 @@ export class StreamEvent<V = unknown, K = unknown> {
   #offsets: PartitionOffsets | undefined;
   #entry: OffsetEntry | undefined;
   #acked = false;
+  #started = false;
   readonly #onAck: ((event: StreamEvent) => void) | undefined;
 
   constructor(
@@ -61,9 +62,18 @@ export class StreamEvent<V = unknown, K = unknown> {
     return this.#acked;
   }
 
+  /** An agent took it from its queue: in progress until acknowledged (what a commit's barrier waits for). */
+  start(): void {
+    if (this.#started || this.#acked || !this.#offsets) return;
+    this.#started = true;
+    this.#offsets.inProgress += 1;
+  }
+
   ack(): void {
     if (this.#acked) return;
     this.#acked = true;
+    // Never below 0: an abort while the app stopped with this event in progress reset the count.
+    if (this.#started) this.#offsets!.inProgress = Math.max(0, this.#offsets!.inProgress - 1);
     if (this.#offsets && this.#entry) this.#offsets.release(this.#entry);
     this.#onAck?.(this as StreamEvent);
   }

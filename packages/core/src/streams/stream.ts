@@ -86,6 +86,7 @@ export class StreamSource {
       this.channel.unshift(next);
       return END;
     }
+    next.start();
     if (this.autoAck) this.acquired.push(next);
     if (this.isBody) this.#context?.setCurrent(next);
     return next;
