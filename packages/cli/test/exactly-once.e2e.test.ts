@@ -75,12 +75,32 @@ async function finish(id: string, topic: string, workers: Worker[]): Promise<voi
 
 /** Zero lost, zero duplicated: in the output a read-committed consumer sees, in the changelog and in the tables. */
 async function expectExactlyOnce(id: string, output: string, dumps: string): Promise<void> {
-  const out = (await checks.readCommitted(output)).map((record) => JSON.parse(record.value!) as Counted);
+  const records = await checks.readCommitted(output);
+  const out = records.map((record) => JSON.parse(record.value!) as Counted);
   const seen = new Map<number, number>();
   for (const { n } of out) seen.set(n, (seen.get(n) ?? 0) + 1);
   const duplicated = [...seen].filter(([, times]) => times > 1).map(([n]) => n);
   const lost = Array.from({ length: TOTAL }, (_, n) => n).filter((n) => !seen.has(n));
-  expect({ lost: lost.length, duplicated: duplicated.length }).toEqual({ lost: 0, duplicated: 0 });
+  // Where it went wrong, by output partition (one account's orders all go to one): the first few of each.
+  const partitionOf = new Map(out.map(({ account }, i) => [account, records[i]!.partition]));
+  const where = (ns: number[]) => {
+    const byPartition = new Map<number, number[]>();
+    for (const n of ns) {
+      const partition = partitionOf.get(`acct-${n % KEYS}`) ?? -1;
+      byPartition.set(partition, [...(byPartition.get(partition) ?? []), n]);
+    }
+    return [...byPartition].map(([p, list]) => `p${p}: ${list.length} (${list.slice(0, 5).join(',')}…)`).join('; ');
+  };
+  const twice = duplicated.slice(0, 3).map((n) =>
+    records
+      .filter((_, i) => out[i]!.n === n)
+      .map((r) => `${r.partition}@${r.offset}:${r.value}`)
+      .join(' & '),
+  );
+  expect(
+    { lost: lost.length, duplicated: duplicated.length },
+    `lost ${where(lost)} / duplicated ${where(duplicated)}: ${twice.join(' | ')}`,
+  ).toEqual({ lost: 0, duplicated: 0 });
   expect(out).toHaveLength(TOTAL);
   // Each account's counts, as sent, run 1 … TOTAL / KEYS: no event was counted twice in the table.
   const byAccount = new Map<string, number[]>();

@@ -68,7 +68,10 @@ describe('exactly once against a real broker', () => {
     const total = 2000;
     await produceRaw(
       input,
-      Array.from({ length: total }, (_, n) => ({ key: `a${n % 10}`, value: JSON.stringify({ account: `a${n % 10}`, n }) })),
+      Array.from({ length: total }, (_, n) => ({
+        key: `a${n % 10}`,
+        value: JSON.stringify({ account: `a${n % 10}`, n }),
+      })),
     );
     const out = await readExactly(output, total);
     expect(new Set(out.map((o) => o.n)).size).toBe(total);
@@ -107,7 +110,10 @@ describe('exactly once against a real broker', () => {
     const total = 200;
     await produceRaw(
       input,
-      Array.from({ length: total }, (_, n) => ({ key: `a${n % 4}`, value: JSON.stringify({ account: `a${n % 4}`, n }) })),
+      Array.from({ length: total }, (_, n) => ({
+        key: `a${n % 4}`,
+        value: JSON.stringify({ account: `a${n % 4}`, n }),
+      })),
     );
     const out = await readExactly(output, total);
     expect(new Set(out.map((o) => o.n)).size).toBe(total);

@@ -81,4 +81,45 @@ describe('exactly once in the test driver', () => {
     expect(second.counts.get('x')).toBe(7);
     expect(transport.messages('counted')).toHaveLength(7);
   });
+
+  it('with groupBy and four instances, aborted commits still give every order once, counted once', async () => {
+    const transport = new MemoryTransport();
+    const app = new App({
+      id: 'eos-regroup',
+      broker: 'kafka:9093',
+      topicPartitions: 3,
+      processingGuarantee: 'exactly_once',
+      logger: { level: 'error', write: () => {} },
+    });
+    const orders = app.topic<{ account: string; n: number }>('orders');
+    const counted = app.topic<{ account: string; n: number; count: number }>('counted');
+    const counts = app.table<number>('counts', { default: () => 0 });
+    app.agent(
+      orders,
+      async (stream) => {
+        for await (const order of stream.groupBy((o) => o.account, { name: 'by-account' })) {
+          const count = counts.get(order.account)! + 1;
+          counts.set(order.account, count);
+          await counted.send({ key: order.account, value: { ...order, count } });
+        }
+      },
+      { concurrency: 4, name: 'regroup' },
+    );
+    const driver = await drive(app, transport);
+    for (let n = 0; n < 60; n++) {
+      if (n % 15 === 7) transport.failNextCommit();
+      // Keyed by order: one account's orders are spread over the partitions before the groupBy.
+      await driver.put(orders, { account: `a${n % 4}`, n }, { key: `order-${n}` });
+    }
+    expect(app.stats().transactionsAborted).toBeGreaterThanOrEqual(4);
+    const out = transport
+      .messages('counted')
+      .map((m) => JSON.parse(m.value!.toString()) as { account: string; n: number; count: number });
+    expect(out.map((o) => o.n).sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, n) => n));
+    for (let a = 0; a < 4; a++) {
+      const counts = out.filter((o) => o.account === `a${a}`).map((o) => o.count);
+      expect(counts).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+    }
+    expect([0, 1, 2, 3].map((a) => counts.get(`a${a}`))).toEqual([15, 15, 15, 15]);
+  });
 });

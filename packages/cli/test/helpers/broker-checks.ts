@@ -108,19 +108,24 @@ export function brokerChecks(testbed: TestbedInfo): BrokerChecks {
       const records: TopicRecord[] = [];
       try {
         for (let partition = 0; partition < partitions; partition++) {
-          await reader.readToEnd({ topic, partition }, 0, () => false, (messages) => {
-            for (const message of messages) {
-              const headers: { [name: string]: string } = {};
-              for (const [name, value] of Object.entries(message.headers)) headers[name] = String(value);
-              records.push({
-                partition,
-                offset: message.offset,
-                key: message.key?.toString() ?? null,
-                value: message.value?.toString() ?? null,
-                headers,
-              });
-            }
-          });
+          await reader.readToEnd(
+            { topic, partition },
+            0,
+            () => false,
+            (messages) => {
+              for (const message of messages) {
+                const headers: { [name: string]: string } = {};
+                for (const [name, value] of Object.entries(message.headers)) headers[name] = String(value);
+                records.push({
+                  partition,
+                  offset: message.offset,
+                  key: message.key?.toString() ?? null,
+                  value: message.value?.toString() ?? null,
+                  headers,
+                });
+              }
+            },
+          );
         }
       } finally {
         await reader.close();

@@ -186,12 +186,6 @@ export class OffsetTracker {
     return total;
   }
 
-  /** Whether some partition has an event done after one that is not (see `PartitionOffsets.doneOutOfOrder`). */
-  doneOutOfOrder(): boolean {
-    for (const offsets of this.#partitions.values()) if (offsets.doneOutOfOrder) return true;
-    return false;
-  }
-
   outstanding(only?: TopicPartition[]): number {
     let total = 0;
     for (const offsets of only

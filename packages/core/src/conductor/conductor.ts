@@ -50,8 +50,6 @@ export class Conductor {
   #stopping = false;
   /** Exactly once: fetched batches wait here, undecoded, while a commit is at the barrier. */
   #gate: IncomingMessage[][] | undefined;
-  #gated = 0;
-  #gatePaused: TopicPartition[] = [];
   /** The highest offset handed to `receive` per partition (exactly once: to tell a rewind's records from stale ones). */
   readonly #lastReceived = new Map<string, number>();
   /**
@@ -145,13 +143,16 @@ export class Conductor {
     const key = partitionKey(first.topic, first.partition);
     if (!this.#assigned.has(key)) return;
     if (this.#options.exactlyOnce && !this.#afterSeek(key, messages)) return;
-    if (this.#gate) {
-      this.#holdAtGate(messages);
-      return;
-    }
+    // Held (recovering) first: what a release hands over is older than anything the gate holds of it.
     const held = this.#held.get(key);
     if (held) {
       held.push(messages);
+      return;
+    }
+    // Not paused meanwhile: pausing a partition the client has prefetched for, before it handed any of it
+    // over, drops what it prefetched without reading it again (records lost). A barrier is short.
+    if (this.#gate) {
+      this.#gate.push(messages);
       return;
     }
     const offsets = this.#committer.offsets.partition(first.topic, first.partition);
@@ -262,18 +263,21 @@ export class Conductor {
   async revoke(partitions: TopicPartition[], lost: boolean, abandoned: () => boolean): Promise<void> {
     const keys = new Set(partitions.map(({ topic, partition }) => partitionKey(topic, partition)));
     if (this.#options.exactlyOnce) {
-      // Everything is committed in one transaction at the barrier, revoked partitions or not; a lost
-      // partition's offsets are refused by the group (its generation is gone), which aborts and rewinds.
-      await this.#committer
-        .commit()
-        .catch((error: unknown) => this.#log.error('commit on revoke failed', { error: error as Error }));
+      // Gone before the commit, so that nothing of theirs starts after it: later batches, the gate's, and
+      // queued (never started) events. The commit at the barrier covers every partition; its offsets of
+      // these stop before their first dropped event. A lost partition's offsets are refused by the group
+      // (its generation is gone), which aborts and rewinds.
       for (const key of keys) {
         this.#assigned.delete(key);
         this.#held.delete(key);
       }
-      // Queued, never started: the offsets committed stop before them, and the next owner reads them.
-      const revoked = (event: StreamEvent) => keys.has(partitionKey(event.topic, event.partition));
-      for (const runners of this.#runners.values()) for (const runner of runners) runner.drop(revoked);
+      const revoked = (topic: string, partition: number) => keys.has(partitionKey(topic, partition));
+      if (this.#gate) this.#gate = this.#gate.filter((batch) => !revoked(batch[0]!.topic, batch[0]!.partition));
+      for (const runners of this.#runners.values())
+        for (const runner of runners) runner.drop((event) => revoked(event.topic, event.partition));
+      await this.#committer
+        .commit()
+        .catch((error: unknown) => this.#log.error('commit on revoke failed', { error: error as Error }));
       this.#committer.offsets.forget(partitions);
       return;
     }
@@ -317,9 +321,13 @@ export class Conductor {
     this.#pauseQueues(true);
     const offsets = this.#committer.offsets;
     if (!(await this.#waitAtBarrier(() => offsets.inProgress() === 0))) return false;
-    if (!offsets.doneOutOfOrder()) return true;
+    const assigned = [...this.#assigned.values()];
+    const isAssigned = (p: PartitionOffsets) => this.#assigned.has(partitionKey(p.topic, p.partition));
+    // A revoked partition's queued events were dropped: one done after them cannot commit exactly; abort.
+    if ([...offsets.all].some((p) => !isAssigned(p) && p.doneOutOfOrder)) return false;
+    if (![...offsets.all].some((p) => isAssigned(p) && p.doneOutOfOrder)) return true;
     this.#pauseQueues(false);
-    return this.#waitAtBarrier(() => offsets.outstanding() === 0);
+    return this.#waitAtBarrier(() => offsets.outstanding(assigned) === 0);
   }
 
   async #waitAtBarrier(done: () => boolean): Promise<boolean> {
@@ -345,6 +353,13 @@ export class Conductor {
 
   /** False for a batch fetched before a rewind's seek took effect (it is read again after the seek). */
   #afterSeek(key: string, messages: IncomingMessage[]): boolean {
+    if (!this.#lastReceived.has(key)) {
+      this.#log.debug('first fetch of a partition', {
+        topic: messages[0]!.topic,
+        partition: messages[0]!.partition,
+        offset: messages[0]!.offset,
+      });
+    }
     const staleAbove = this.#rewound.get(key);
     if (staleAbove !== undefined) {
       if (messages[0]!.offset > staleAbove) return false;
@@ -355,27 +370,10 @@ export class Conductor {
     return true;
   }
 
-  #holdAtGate(messages: IncomingMessage[]): void {
-    this.#gate!.push(messages);
-    this.#gated += messages.length;
-    if (this.#gated < this.#options.streamBufferMaxSize || this.#gatePaused.length > 0 || !this.#consumer) return;
-    // A long barrier: stop fetching rather than hold an unbounded backlog in memory.
-    this.#gatePaused = [...this.#assigned.values()];
-    this.#consumer.pause(this.#gatePaused, 'barrier');
-    this.#sensors.emit('onPartitionsPaused', this.#gatePaused, 'barrier');
-  }
-
   #leaveBarrier(): void {
     this.#pauseQueues(false);
     const gated = this.#gate ?? [];
     this.#gate = undefined;
-    this.#gated = 0;
-    if (this.#gatePaused.length > 0) {
-      const paused = this.#gatePaused;
-      this.#gatePaused = [];
-      this.#consumer?.resume(paused, 'barrier');
-      this.#sensors.emit('onPartitionsResumed', paused, 'barrier');
-    }
     for (const messages of gated) this.receive(messages);
   }
 

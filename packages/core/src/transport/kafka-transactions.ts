@@ -99,7 +99,9 @@ export class KafkaTransactions implements TransactionPort {
   }
 }
 
-function byTopic(offsets: TopicPartitionOffset[]): Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }> {
+function byTopic(
+  offsets: TopicPartitionOffset[],
+): Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }> {
   const topics = new Map<string, Array<{ partition: number; offset: string }>>();
   for (const { topic, partition, offset } of offsets) {
     const list = topics.get(topic) ?? [];

@@ -262,7 +262,8 @@ export class MemoryTransport implements Transport {
       return this.#sent.get(message.topic)!.at(-1)!;
     }
     const partitions = this.#topics.get(message.topic);
-    if (!partitions) return this.#fail(message.topic, 'it does not exist; declare it with app.topic() before the app starts');
+    if (!partitions)
+      return this.#fail(message.topic, 'it does not exist; declare it with app.topic() before the app starts');
     return this.#append({ ...message, partition: this.#partitionFor(message, partitions.length) });
   }
 
