@@ -210,7 +210,9 @@ export class AgentRunner implements StreamContext, SupervisedTask, EventScope {
   }
 
   #onCrash(error: Error): void {
-    const held = this.#sources.flatMap((source) => source.acquired.filter((event) => !event.acked));
+    const held = this.#sources.flatMap((source) =>
+      [...source.acquired, ...source.unacked].filter((event) => !event.acked),
+    );
     this.#log.error('agent failed', {
       error,
       events: held.map((event) => `${event.topic}/${event.partition}/${event.offset}`).join(','),

@@ -240,7 +240,7 @@ const REFUSED_RECORD = new Set([2, 10, 87]);
 /** A failure the next transaction would meet again: an ACL missing, a record the broker refuses. */
 function isPermanent(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
-  if (code === 'STREAM_APP_ERR_KAFKA_AUTHORIZATION') return true;
+  if (code === 'STREAM_APP_ERR_KAFKA_AUTHORIZATION' || code === 'STREAM_APP_ERR_TRANSACTION_FAILED') return true;
   const cause = (error as { cause?: { code?: unknown } }).cause;
   return typeof cause?.code === 'number' && REFUSED_RECORD.has(cause.code);
 }

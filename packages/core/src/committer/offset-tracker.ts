@@ -5,6 +5,8 @@ export interface OffsetEntry {
   readonly offset: number;
   /** How many agents (or the dead-letter path) still hold it. */
   holders: number;
+  /** How many held it at first: fewer now means some agent is done with it. */
+  readonly total: number;
 }
 
 /**
@@ -25,6 +27,8 @@ export class PartitionOffsets {
   #first: number | undefined;
   /** The last offset committed since it was assigned (kept through `recommit`): where an abort rewinds to. */
   #durable: number | undefined;
+  /** Some agent finished an event since the last commit or rewind (an abort must then rewind). */
+  #touched = false;
   #low: { threshold: number; callback: () => void } | undefined;
 
   constructor(topic: string, partition: number) {
@@ -34,7 +38,7 @@ export class PartitionOffsets {
 
   track(offset: number, holders: number): OffsetEntry {
     this.#first ??= offset;
-    const entry = { offset, holders };
+    const entry = { offset, holders, total: holders };
     if (holders > 0) this.#entries.push(entry);
     else if (this.#head === this.#entries.length) this.#next = offset + 1;
     else this.#entries.push(entry);
@@ -45,6 +49,7 @@ export class PartitionOffsets {
   release(entry: OffsetEntry): void {
     if (entry.holders <= 0) return;
     entry.holders -= 1;
+    this.#touched = true;
     if (entry.holders > 0) return;
     const entries = this.#entries;
     while (this.#head < entries.length && entries[this.#head]!.holders === 0) {
@@ -80,9 +85,16 @@ export class PartitionOffsets {
     return this.#head < this.#entries.length ? this.#entries[this.#head]!.offset : this.#next;
   }
 
-  /** Whether an event after the first unfinished one is done already (instances finished out of order). */
+  /**
+   * Whether some agent is done with an event that is not done as a whole, or with one after it: instances
+   * (or several agents on the topic) finished out of order, so that the committable offset is behind work done.
+   */
   get doneOutOfOrder(): boolean {
-    for (let i = this.#head + 1; i < this.#entries.length; i++) if (this.#entries[i]!.holders === 0) return true;
+    for (let i = this.#head; i < this.#entries.length; i++) {
+      const entry = this.#entries[i]!;
+      // total 0: a bad message dead-lettered at once, behind one still queued.
+      if (entry.holders < entry.total || entry.total === 0) return true;
+    }
     return false;
   }
 
@@ -100,6 +112,7 @@ export class PartitionOffsets {
   markCommitted(offset: number): void {
     this.#committed = Math.max(offset, this.#committed ?? -1);
     this.#durable = Math.max(offset, this.#durable ?? -1);
+    this.#touched = false;
   }
 
   /**
@@ -108,7 +121,7 @@ export class PartitionOffsets {
    */
   get rewindTarget(): number | undefined {
     const target = this.#durable ?? this.#first;
-    return target === undefined || this.next === target ? undefined : target;
+    return target === undefined || (this.next === target && !this.#touched) ? undefined : target;
   }
 
   /** Forgets every event since `target` (they will be fetched again from there); a backpressure pause is lifted. */
@@ -117,7 +130,7 @@ export class PartitionOffsets {
     this.#head = 0;
     this.#next = undefined;
     this.#first = target;
-    this.inProgress = 0;
+    this.#touched = false;
     const low = this.#low;
     this.#low = undefined;
     low?.callback();

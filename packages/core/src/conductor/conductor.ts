@@ -50,6 +50,8 @@ export class Conductor {
   #stopping = false;
   /** Exactly once: fetched batches wait here, undecoded, while a commit is at the barrier. */
   #gate: IncomingMessage[][] | undefined;
+  readonly #gated = new Map<string, number>();
+  #gatePaused: TopicPartition[] = [];
   /** The highest offset handed to `receive` per partition (exactly once: to tell a rewind's records from stale ones). */
   readonly #lastReceived = new Map<string, number>();
   /**
@@ -135,6 +137,8 @@ export class Conductor {
   /** No message is handed to agents from now on (exactly once: before the last commit of a stop). */
   stopReceiving(): void {
     this.#stopping = true;
+    // Agents finish the events in hand and take no queued one: the last commit stops before those.
+    this.#pauseQueues(true);
   }
 
   receive(messages: IncomingMessage[]): void {
@@ -149,10 +153,8 @@ export class Conductor {
       held.push(messages);
       return;
     }
-    // Not paused meanwhile: pausing a partition the client has prefetched for, before it handed any of it
-    // over, drops what it prefetched without reading it again (records lost). A barrier is short.
     if (this.#gate) {
-      this.#gate.push(messages);
+      this.#holdAtGate(key, messages);
       return;
     }
     const offsets = this.#committer.offsets.partition(first.topic, first.partition);
@@ -321,13 +323,21 @@ export class Conductor {
     this.#pauseQueues(true);
     const offsets = this.#committer.offsets;
     if (!(await this.#waitAtBarrier(() => offsets.inProgress() === 0))) return false;
-    const assigned = [...this.#assigned.values()];
     const isAssigned = (p: PartitionOffsets) => this.#assigned.has(partitionKey(p.topic, p.partition));
-    // A revoked partition's queued events were dropped: one done after them cannot commit exactly; abort.
-    if ([...offsets.all].some((p) => !isAssigned(p) && p.doneOutOfOrder)) return false;
-    if (![...offsets.all].some((p) => isAssigned(p) && p.doneOutOfOrder)) return true;
+    const outOfOrder = [...offsets.all].filter((p) => p.doneOutOfOrder);
+    if (outOfOrder.length === 0) return true;
+    // Revoked partitions' queued events were dropped, and stopped agents take no more: work done behind one
+    // of those cannot commit exactly. Abort; the events are processed again (here or by the next owner).
+    if (this.#stopping || outOfOrder.some((p) => !isAssigned(p))) {
+      this.#log.warn('aborting the transaction: agent instances finished events out of order', {
+        code: 'STREAM_APP_ERR_TRANSACTION_ABORTED',
+        partitions: outOfOrder.map((p) => `${p.topic}/${p.partition}`).join(','),
+      });
+      return false;
+    }
     this.#pauseQueues(false);
-    return this.#waitAtBarrier(() => offsets.outstanding(assigned) === 0);
+    // Assigned now, at each check: a revocation meanwhile drops its partitions' queued events.
+    return this.#waitAtBarrier(() => offsets.outstanding([...this.#assigned.values()]) === 0);
   }
 
   async #waitAtBarrier(done: () => boolean): Promise<boolean> {
@@ -342,7 +352,7 @@ export class Conductor {
           outstanding: this.#committer.offsets.outstanding(),
         });
       }
-      await new Promise((resolve) => setTimeout(resolve, 1));
+      await new Promise((resolve) => setTimeout(resolve, 2));
     }
     return true;
   }
@@ -353,13 +363,6 @@ export class Conductor {
 
   /** False for a batch fetched before a rewind's seek took effect (it is read again after the seek). */
   #afterSeek(key: string, messages: IncomingMessage[]): boolean {
-    if (!this.#lastReceived.has(key)) {
-      this.#log.debug('first fetch of a partition', {
-        topic: messages[0]!.topic,
-        partition: messages[0]!.partition,
-        offset: messages[0]!.offset,
-      });
-    }
     const staleAbove = this.#rewound.get(key);
     if (staleAbove !== undefined) {
       if (messages[0]!.offset > staleAbove) return false;
@@ -371,10 +374,34 @@ export class Conductor {
   }
 
   #leaveBarrier(): void {
-    this.#pauseQueues(false);
+    if (!this.#stopping) this.#pauseQueues(false);
     const gated = this.#gate ?? [];
     this.#gate = undefined;
+    this.#gated.clear();
+    if (this.#gatePaused.length > 0) {
+      const paused = this.#gatePaused;
+      this.#gatePaused = [];
+      this.#consumer?.resume(paused, 'barrier');
+      this.#sensors.emit('onPartitionsResumed', paused, 'barrier');
+    }
     for (const messages of gated) this.receive(messages);
+  }
+
+  /**
+   * A long barrier: a partition with `streamBufferMaxSize` messages at the gate is paused, right after it
+   * handed a batch over. (Pausing one that handed nothing over yet would drop what the client prefetched
+   * for it without reading it again.)
+   */
+  #holdAtGate(key: string, messages: IncomingMessage[]): void {
+    this.#gate!.push(messages);
+    const gated = (this.#gated.get(key) ?? 0) + messages.length;
+    this.#gated.set(key, gated);
+    if (gated < this.#options.streamBufferMaxSize || !this.#consumer) return;
+    const partition = this.#assigned.get(key);
+    if (!partition || this.#gatePaused.includes(partition)) return;
+    this.#gatePaused.push(partition);
+    this.#consumer.pause([partition], 'barrier');
+    this.#sensors.emit('onPartitionsPaused', [partition], 'barrier');
   }
 
   /** After an aborted transaction: partitions with events since the last commit are fetched again from it. */

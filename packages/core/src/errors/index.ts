@@ -34,6 +34,10 @@ export interface CoreErrorDetails {
   STREAM_APP_ERR_TIMER_FAILED: { timer: string };
   /** Logged (a warning), never thrown: the recovery starts over from the changelog's earliest offset. */
   STREAM_APP_ERR_CHECKPOINT_OUT_OF_RANGE: { table: string; partition: number };
+  /** Logged (a warning), never thrown: an exactly-once transaction was aborted; its events are processed again. */
+  STREAM_APP_ERR_TRANSACTION_ABORTED: { partitions: string };
+  /** Exactly once: a commit's outcome stayed unknown past the transaction timeout; the worker stops. */
+  STREAM_APP_ERR_TRANSACTION_FAILED: { timeoutMs: number };
 }
 
 export type CoreErrorCode = keyof CoreErrorDetails;

@@ -301,7 +301,8 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
 
   // ── lifecycle ────────────────────────────────────────────────────────────
 
-  async connect(): Promise<void> {
+  /** `consumes`: a worker whose agents read topics; only its producer is transactional under exactly once. */
+  async connect(consumes = false): Promise<void> {
     if (this.transport) return;
     this.#assertState('created', 'connect');
     this.state = 'starting';
@@ -321,7 +322,8 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
           ...(this.given.clientConfig ? { clientConfig: this.given.clientConfig } : {}),
         });
       await transport.connect(
-        this.exactlyOnce
+        // A client (app.connect()) or a worker without agents has no offsets to commit with its sends.
+        this.exactlyOnce && consumes
           ? {
               transactional: {
                 // One per process: the group's generation fences a zombie (KIP-447), not the id.
@@ -347,7 +349,7 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
   async start(): Promise<void> {
     this.#assertState('created', 'start');
     try {
-      await this.connect();
+      await this.connect(this.topology.agents.size > 0);
       this.state = 'starting';
       // Agent bodies run to their first await now; the topics of their through()/groupBy() are known after.
       if (this.scopesEvents) {
@@ -439,10 +441,15 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
       }
       const finished = await this.conductor.stopAgents(this.options.shutdownTimeoutMs);
       if (!finished) {
-        this.logger.error('agents did not finish within shutdownTimeoutMs; committing what is done', {
-          code: 'STREAM_APP_ERR_SHUTDOWN_TIMEOUT',
-          shutdownTimeoutMs: this.options.shutdownTimeoutMs,
-        });
+        this.logger.error(
+          this.exactlyOnce
+            ? 'agents did not finish within shutdownTimeoutMs; the last transaction is aborted (its events are processed again)'
+            : 'agents did not finish within shutdownTimeoutMs; committing what is done',
+          {
+            code: 'STREAM_APP_ERR_SHUTDOWN_TIMEOUT',
+            shutdownTimeoutMs: this.options.shutdownTimeoutMs,
+          },
+        );
       }
       // Safe even after a failure: an offset that failed is never done, so the commit stops before it.
       await this.committer

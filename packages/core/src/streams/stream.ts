@@ -42,6 +42,8 @@ export interface StreamContext {
 export class StreamSource {
   readonly channel: Channel;
   readonly acquired: StreamEvent[] = [];
+  /** A `noAck()` stream's events taken and not yet acknowledged by the agent (a crash dead-letters them). */
+  unacked: StreamEvent[] = [];
   autoAck = true;
   stopped = false;
   deadline: number | undefined;
@@ -88,6 +90,10 @@ export class StreamSource {
     }
     next.start();
     if (this.autoAck) this.acquired.push(next);
+    else {
+      if (this.unacked.length >= 1024) this.unacked = this.unacked.filter((event) => !event.acked);
+      this.unacked.push(next);
+    }
     if (this.isBody) this.#context?.setCurrent(next);
     return next;
   }

@@ -247,10 +247,14 @@ export class TableManager implements SupervisedTask {
    */
   async flush(inTransaction = false): Promise<void> {
     const transport = this.#parts.transport();
-    const applies = await Promise.all(
+    // Every flush settles before a failure is thrown: an abort's discard must come after each of them.
+    const results = await Promise.allSettled(
       [...this.tables.values()].map((table) => table.flush((messages) => transport.sendNow(messages), inTransaction)),
     );
-    if (inTransaction) this.#toApply.push(...applies);
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    if (inTransaction)
+      this.#toApply.push(...results.map((result) => (result as PromiseFulfilledResult<() => Promise<void>>).value));
   }
 
   /** Exactly once: the flushed writes of the transaction that just committed go to the stores. */

@@ -371,7 +371,8 @@ export class Table<V = unknown, K = string> {
       first = new Map((await produce(messages)).map(({ partition, offset }) => [partition, offset]));
     } catch (error) {
       this.#flushing = undefined;
-      this.#restore(batch);
+      // Exactly once, the transaction aborts and its writes are discarded: they must not come back.
+      if (!applyLater) this.#restore(batch);
       throw error;
     }
     const apply = async () => {

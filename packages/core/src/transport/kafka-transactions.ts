@@ -1,4 +1,5 @@
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
+import { CoreError } from '../errors/index.js';
 import type { Consumer, TopicPartitionOffset, TransactionPort } from './transport.js';
 
 /** What the transactions need of the transport around them. */
@@ -12,15 +13,14 @@ export interface TransactionParts {
   forgetFailure(): void;
   /** Closes the fenced producer and connects a new one with the same transactional id. */
   replaceProducer(): Promise<void>;
+  /** The transaction timeout: how long a commit whose outcome is unknown is retried. */
+  timeoutMs: number;
 }
 
-/** A retriable commit (a timeout, a coordinator moving) is tried this many times before the transaction is aborted. */
-const COMMIT_ATTEMPTS = 3;
-
 /**
- * The transactions of the transport's producer. A send calls `open()` first (synchronously when a
- * transaction is open, so that nothing can slip between the check and the produce call); a commit
- * or an abort closes the door while it runs, and sends that come meanwhile wait for the next one.
+ * The transactions of the transport's producer. A send checks `isOpen` (and awaits `open()` until it
+ * holds) synchronously before its produce call; a commit or an abort closes the door while it runs,
+ * and sends that come meanwhile wait for the next transaction.
  */
 export class KafkaTransactions implements TransactionPort {
   readonly #parts: TransactionParts;
@@ -61,12 +61,24 @@ export class KafkaTransactions implements TransactionPort {
       if (offsets.length > 0) {
         await producer.sendOffsets({ consumer: this.#parts.clientOf(consumer), topics: byTopic(offsets) });
       }
-      for (let attempt = 1; ; attempt++) {
+      // A retriable failure (a timeout, the coordinator moving) leaves the outcome unknown: the coordinator
+      // may have prepared the commit, so aborting now could still commit it. Retry until the transaction
+      // timeout; past it, the worker stops rather than process the events again.
+      const deadline = Date.now() + this.#parts.timeoutMs;
+      for (;;) {
         try {
           await producer.commit();
           break;
         } catch (error) {
-          if (!(error as { retriable?: boolean }).retriable || attempt === COMMIT_ATTEMPTS) throw error;
+          if (!(error as { retriable?: boolean }).retriable) throw error;
+          if (Date.now() >= deadline) {
+            throw new CoreError(
+              'STREAM_APP_ERR_TRANSACTION_FAILED',
+              `the transaction's commit did not complete within transactionTimeoutMs (${this.#parts.timeoutMs} ms), and its outcome is unknown: ${(error as Error).message}. The worker stops; a restart reads from what committed`,
+              { retriable: false, cause: error, details: { timeoutMs: this.#parts.timeoutMs } },
+            );
+          }
+          await new Promise((resolve) => setTimeout(resolve, 200));
         }
       }
       this.#open = false;

@@ -52,6 +52,7 @@ export class KafkaTransport implements Transport {
     this.#batcher = new SendBatcher(
       async (topic, messages, queued) => {
         await this.#inTransaction();
+        // Nothing between the last isOpen check and the produce call: no transaction can end in between.
         const delivered = this.#connected().send({ topic, messages: messages.map(clientMessage) });
         queued();
         await delivered;
@@ -74,6 +75,7 @@ export class KafkaTransport implements Transport {
         clientOf: (consumer) => (consumer as KafkaConsumer).client,
         flush: () => this.#batcher.flush(),
         forgetFailure: () => this.#batcher.forgetFailure(),
+        timeoutMs: this.#transactional.timeoutMs,
         replaceProducer: async () => {
           const fenced = this.#producer;
           this.#producer = undefined;
@@ -129,11 +131,18 @@ export class KafkaTransport implements Transport {
     return producer;
   }
 
-  /** Exactly once: every produce call is made while a transaction is open (checked synchronously before it). */
-  async #inTransaction(): Promise<void> {
+  /**
+   * Exactly once: resolves with a transaction open. Returns synchronously (a resolved promise, no await
+   * inside) when one is open, but its caller resumes a microtask later: so the caller's produce call
+   * follows a commit's `flush()` only if that flush counted the caller's batch as in flight, which it
+   * does, the batch being added to the in-flight set when dispatched.
+   */
+  #inTransaction(): Promise<void> {
     const transactions = this.#transactions;
-    if (!transactions) return;
-    while (!transactions.isOpen) await transactions.open();
+    if (!transactions || transactions.isOpen) return Promise.resolve();
+    return (async () => {
+      while (!transactions.isOpen) await transactions.open();
+    })();
   }
 
   async reader(): Promise<PartitionReader> {
