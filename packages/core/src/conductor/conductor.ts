@@ -277,9 +277,8 @@ export class Conductor {
       if (this.#gate) this.#gate = this.#gate.filter((batch) => !revoked(batch[0]!.topic, batch[0]!.partition));
       for (const runners of this.#runners.values())
         for (const runner of runners) runner.drop((event) => revoked(event.topic, event.partition));
-      await this.#committer
-        .commit()
-        .catch((error: unknown) => this.#log.error('commit on revoke failed', { error: error as Error }));
+      // Only a permanent failure is thrown (an unknown outcome, an ACL): going on could process twice.
+      await this.#committer.commit().catch((error: unknown) => this.#fail(error as Error));
       this.#committer.offsets.forget(partitions);
       return;
     }
@@ -320,24 +319,30 @@ export class Conductor {
    */
   async #enterBarrier(): Promise<boolean> {
     this.#gate ??= [];
-    this.#pauseQueues(true);
     const offsets = this.#committer.offsets;
-    if (!(await this.#waitAtBarrier(() => offsets.inProgress() === 0))) return false;
     const isAssigned = (p: PartitionOffsets) => this.#assigned.has(partitionKey(p.topic, p.partition));
-    const outOfOrder = [...offsets.all].filter((p) => p.doneOutOfOrder);
-    if (outOfOrder.length === 0) return true;
-    // Revoked partitions' queued events were dropped, and stopped agents take no more: work done behind one
-    // of those cannot commit exactly. Abort; the events are processed again (here or by the next owner).
-    if (this.#stopping || outOfOrder.some((p) => !isAssigned(p))) {
-      this.#log.warn('aborting the transaction: agent instances finished events out of order', {
-        code: 'STREAM_APP_ERR_TRANSACTION_ABORTED',
-        partitions: outOfOrder.map((p) => `${p.topic}/${p.partition}`).join(','),
-      });
-      return false;
+    for (;;) {
+      this.#pauseQueues(true);
+      if (!(await this.#waitAtBarrier(() => offsets.inProgress() === 0))) return false;
+      const outOfOrder = [...offsets.all].filter((p) => p.doneOutOfOrder);
+      if (outOfOrder.length === 0) return true;
+      // Revoked partitions' queued events were dropped, and stopped agents take no more: work done behind one
+      // of those cannot commit exactly. Abort; the events are processed again (here or by the next owner).
+      if (this.#stopping || outOfOrder.some((p) => !isAssigned(p))) {
+        this.#log.warn('aborting the transaction: agent instances finished events out of order', {
+          code: 'STREAM_APP_ERR_TRANSACTION_ABORTED',
+          partitions: outOfOrder.map((p) => `${p.topic}/${p.partition}`).join(','),
+        });
+        return false;
+      }
+      this.#pauseQueues(false);
+      // Assigned now, at each check: a revocation meanwhile drops its partitions' queued events.
+      const drained = await this.#waitAtBarrier(
+        () => this.#stopping || offsets.outstanding([...this.#assigned.values()]) === 0,
+      );
+      if (!drained || this.#stopping) return false;
+      // Again from the top: an event of a partition revoked during the drain may still be in progress.
     }
-    this.#pauseQueues(false);
-    // Assigned now, at each check: a revocation meanwhile drops its partitions' queued events.
-    return this.#waitAtBarrier(() => offsets.outstanding([...this.#assigned.values()]) === 0);
   }
 
   async #waitAtBarrier(done: () => boolean): Promise<boolean> {
