@@ -264,27 +264,22 @@ export class Conductor {
    */
   async revoke(partitions: TopicPartition[], lost: boolean, abandoned: () => boolean): Promise<void> {
     const keys = new Set(partitions.map(({ topic, partition }) => partitionKey(topic, partition)));
+    for (const key of keys) {
+      this.#assigned.delete(key);
+      this.#held.delete(key);
+    }
     if (this.#options.exactlyOnce) {
       // Gone before the commit, so that nothing of theirs starts after it: later batches, the gate's, and
       // queued (never started) events. The commit at the barrier covers every partition; its offsets of
       // these stop before their first dropped event. A lost partition's offsets are refused by the group
       // (its generation is gone), which aborts and rewinds.
-      for (const key of keys) {
-        this.#assigned.delete(key);
-        this.#held.delete(key);
-      }
       const revoked = (topic: string, partition: number) => keys.has(partitionKey(topic, partition));
       if (this.#gate) this.#gate = this.#gate.filter((batch) => !revoked(batch[0]!.topic, batch[0]!.partition));
-      for (const runners of this.#runners.values())
-        for (const runner of runners) runner.drop((event) => revoked(event.topic, event.partition));
+      this.#dropQueued((event) => revoked(event.topic, event.partition));
       // Only a permanent failure is thrown (an unknown outcome, an ACL): going on could process twice.
       await this.#committer.commit().catch((error: unknown) => this.#fail(error as Error));
       this.#committer.offsets.forget(partitions);
       return;
-    }
-    for (const key of keys) {
-      this.#assigned.delete(key);
-      this.#held.delete(key);
     }
     const firstDropped = new Map<string, number>();
     const dropped = (event: StreamEvent) => {
@@ -293,7 +288,7 @@ export class Conductor {
       firstDropped.set(key, Math.min(firstDropped.get(key) ?? Infinity, event.offset));
       return true;
     };
-    for (const runners of this.#runners.values()) for (const runner of runners) runner.drop(dropped);
+    this.#dropQueued(dropped);
     if (!lost && this.#consumer) {
       const drained = await this.#committer.drain(partitions, firstDropped, this.#options.revokeDrainMs, abandoned);
       if (!drained) {
@@ -366,6 +361,11 @@ export class Conductor {
     for (const runners of this.#runners.values()) for (const runner of runners) runner.pauseQueues(paused);
   }
 
+  /** Drops the queued (never started) events that match from every agent instance. */
+  #dropQueued(matches: (event: StreamEvent) => boolean): void {
+    for (const runners of this.#runners.values()) for (const runner of runners) runner.drop(matches);
+  }
+
   /** False for a batch fetched before a rewind's seek took effect (it is read again after the seek). */
   #afterSeek(key: string, messages: IncomingMessage[]): boolean {
     const staleAbove = this.#rewound.get(key);
@@ -427,8 +427,7 @@ export class Conductor {
     const rewound = new Set(seeks.map(({ topic, partition }) => partitionKey(topic, partition)));
     const isRewound = (topic: string, partition: number) => rewound.has(partitionKey(topic, partition));
     if (this.#gate) this.#gate = this.#gate.filter((batch) => !isRewound(batch[0]!.topic, batch[0]!.partition));
-    for (const runners of this.#runners.values())
-      for (const runner of runners) runner.drop((event) => isRewound(event.topic, event.partition));
+    this.#dropQueued((event) => isRewound(event.topic, event.partition));
     this.#consumer?.seek(seeks);
     this.#log.info('read again from the last commit', {
       partitions: seeks.map(({ topic, partition, offset }) => `${topic}/${partition}@${offset}`).join(','),
