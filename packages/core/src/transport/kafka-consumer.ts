@@ -4,14 +4,15 @@ import type { PauseReason } from '../sensors/sensor.js';
 import type { KafkaTransportOptions } from './kafka-config.js';
 import { addHeader } from './kafka-partition-reader.js';
 import { PauseReasons } from './pause-reasons.js';
-import type {
-  Consumer,
-  ConsumerHandlers,
-  ConsumerOptions,
-  IncomingMessage,
-  MessageHeaders,
-  TopicPartition,
-  TopicPartitionOffset,
+import {
+  partitionKey,
+  type Consumer,
+  type ConsumerHandlers,
+  type ConsumerOptions,
+  type IncomingMessage,
+  type MessageHeaders,
+  type TopicPartition,
+  type TopicPartitionOffset,
 } from './transport.js';
 
 // librdkafka's rebalance event code RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS.
@@ -26,6 +27,8 @@ export class KafkaConsumer implements Consumer {
   readonly #options: ConsumerOptions;
   readonly #handlers: ConsumerHandlers;
   readonly #pauses = new PauseReasons();
+  /** The partitions assigned now: the client keeps a seek or pause of any other and applies it later. */
+  readonly #held = new Set<string>();
   #topics: string[];
   #closed = false;
 
@@ -53,11 +56,20 @@ export class KafkaConsumer implements Consumer {
         fns: { assignmentLost(): boolean },
       ) => {
         const partitions = assignment.map(({ topic, partition }) => ({ topic, partition }));
-        if (error.code === ASSIGN_PARTITIONS) await this.#handlers.onAssigned(partitions);
-        else {
-          this.#pauses.forget(partitions);
-          await this.#handlers.onRevoked(partitions, fns.assignmentLost());
+        if (error.code === ASSIGN_PARTITIONS) {
+          for (const { topic, partition } of partitions) this.#held.add(partitionKey(topic, partition));
+          await this.#handlers.onAssigned(partitions);
+          // Returned, they are assigned as they are, from their committed offsets: the client would
+          // otherwise apply a seek it kept from when one of them was not held (a late rewind, a pause).
+          return partitions;
         }
+        for (const { topic, partition } of partitions) this.#held.delete(partitionKey(topic, partition));
+        const paused = partitions.filter(({ topic, partition }) => this.#pauses.isPaused(topic, partition));
+        this.#pauses.forget(partitions);
+        await this.#handlers.onRevoked(partitions, fns.assignmentLost());
+        // librdkafka keeps an application pause through a revocation: the partition would come back paused.
+        if (paused.length > 0 && !this.#closed) ignoreStateError(() => this.#client.resume(byTopic(paused)));
+        return undefined;
       },
     });
   }
@@ -94,6 +106,7 @@ export class KafkaConsumer implements Consumer {
   seek(offsets: TopicPartitionOffset[]): void {
     if (this.#closed) return;
     for (const { topic, partition, offset } of offsets) {
+      if (!this.#held.has(partitionKey(topic, partition))) continue;
       ignoreStateError(() => this.#client.seek({ topic, partition, offset: String(offset) }));
     }
   }
@@ -120,7 +133,10 @@ export class KafkaConsumer implements Consumer {
   }
 
   pause(partitions: TopicPartition[], reason: PauseReason = 'manual'): void {
-    const started = this.#pauses.pause(partitions, reason);
+    const started = this.#pauses.pause(
+      partitions.filter(({ topic, partition }) => this.#held.has(partitionKey(topic, partition))),
+      reason,
+    );
     if (started.length > 0 && !this.#closed) ignoreStateError(() => this.#client.pause(byTopic(started)));
   }
 

@@ -40,7 +40,7 @@ export class PauseReasons {
     return this.#paused.has(partitionKey(topic, partition));
   }
 
-  /** Revoked partitions: the client forgets their pauses, and so do we. */
+  /** Revoked partitions: their pauses end (the consumer resumes them in the client). */
   forget(partitions: TopicPartition[]): void {
     for (const { topic, partition } of partitions) this.#paused.delete(partitionKey(topic, partition));
   }
