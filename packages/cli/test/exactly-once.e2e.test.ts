@@ -120,8 +120,8 @@ async function expectExactlyOnce(id: string, output: string, dumps: string): Pro
 }
 
 describe('exactly once across worker processes', () => {
-  // Skipped: a known bug, open in issue 12. It fails about one run in three: a partition's first ~4 100 orders come
-  // out twice. One cause is fixed (the client applied a seek kept from when the worker no longer held the
+  // Skipped: a known bug, open in issue 12. It failed 3 of its last 5 runs: a partition's first ~4 100-4 300 orders
+  // came out twice. One cause is fixed (the client applied a seek kept from when the worker no longer held the
   // partition; runtime-ports.e2e.test.ts shows it), but the run after the fix still failed: the worker that took
   // input partition 0 over from another, two seconds after that one's transaction with offset 4096 for it had
   // committed, read it from offset 0, while the table it recovered had those counts. Unskip it with the fix.
