@@ -16,7 +16,7 @@ export { createAcls } from './kafka/acls.js';
 export type { AclBinding, AclOperation } from './kafka/acls.js';
 export { createAdminClient } from './kafka/admin-client.js';
 export { KAFKA_VERSION, resolveKafka } from './kafka/resolve-kafka.js';
-export { freePort } from './free-port.js';
+export { freePort, freePorts } from './free-port.js';
 export { printProgress, silentProgress, type ProgressListener } from './progress.js';
 export { startTestbed, TESTBED_CLIENTS } from './testbed/start-testbed.js';
 export type { Testbed, TestbedInfo, TestbedOptions } from './testbed/start-testbed.js';

@@ -11,10 +11,20 @@ export function runKafkaTool(lib: string, mainClass: string, args: string[], tim
       (error, stdout, stderr) => {
         // Kafka's tools print their whole usage after the reason: keep the reason.
         const reason = `${stderr}\n${stdout}`.split(/^Option\s+Description/m)[0]?.trim();
-        if (error)
-          reject(new Error(`${mainClass} ${args.join(' ')} failed (${error.code ?? error.signal}): ${reason}`));
-        else resolve(stdout);
+        if (error) {
+          const shown = args.map(withoutPasswords).join(' ');
+          reject(
+            new Error(
+              `${mainClass} ${shown} failed (${error.code ?? error.signal}): ${withoutPasswords(reason ?? '')}`,
+            ),
+          );
+        } else resolve(stdout);
       },
     );
   });
+}
+
+/** A tool's arguments carry SCRAM passwords (`password=...`): errors show them as `password=<redacted>`. */
+function withoutPasswords(text: string): string {
+  return text.replace(/(password=)[^,\]\s]+/gi, '$1<redacted>');
 }

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../free-port.js';
+import { freePorts } from '../free-port.js';
 import { spawnWatched, stopOnExit, stopWatched } from '../process/watched-process.js';
 import { printProgress, type ProgressListener } from '../progress.js';
 import { createAcls, type AclBinding } from './acls.js';
@@ -54,12 +54,8 @@ export async function startKafka(options: KafkaOptions): Promise<KafkaBroker> {
   const adminPassword = randomBytes(12).toString('hex');
   const passwordUser = { username: 'password-app', password: randomBytes(12).toString('hex') };
   const certificates = makeBrokerCertificates(dataDir, randomBytes(12).toString('hex'));
-  const ports = {
-    controller: await freePort(),
-    admin: await freePort(),
-    oauth: await freePort(),
-    oauthSsl: await freePort(),
-  };
+  const [controller, admin, oauth, oauthSsl] = (await freePorts(4)) as [number, number, number, number];
+  const ports = { controller, admin, oauth, oauthSsl };
   const configFile = join(dataDir, 'server.properties');
   writeFileSync(
     configFile,

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { cacheDir } from '../cache-dir.js';
-import { freePort } from '../free-port.js';
+import { freePorts } from '../free-port.js';
 import { hasExited, spawnWatched, stopOnExit, stopWatched } from '../process/watched-process.js';
 import { DEPENDENCY_PLUGIN } from '../kafka/resolve-kafka.js';
 import { printProgress, type ProgressListener } from '../progress.js';
@@ -44,8 +44,7 @@ export async function startKeycloak(options: KeycloakOptions): Promise<RunningKe
   const onProgress = options.onProgress ?? printProgress;
   const home = await resolveKeycloak(onProgress);
   const realm = options.realm ?? 'stream-app';
-  const port = await freePort();
-  const managementPort = await freePort();
+  const [port, managementPort] = (await freePorts(2)) as [number, number];
   const runDir = join(cacheDir('keycloak-runs'), `${process.pid}-${port}`);
   mkdirSync(runDir, { recursive: true });
   // Keycloak imports every file of data/import; one file per realm name, so parallel runs of one realm agree.
