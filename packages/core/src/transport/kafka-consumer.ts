@@ -17,6 +17,8 @@ import {
 
 // librdkafka's rebalance event code RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS.
 const ASSIGN_PARTITIONS = -175;
+// RD_KAFKA_RESP_ERR__STATE: the client is not connected (a disconnect has begun).
+const ERR_STATE = -172;
 
 /** The app's group consumer: cooperative-sticky, manual commits, rebalance callbacks awaited. */
 export class KafkaConsumer implements Consumer {
@@ -29,6 +31,8 @@ export class KafkaConsumer implements Consumer {
   readonly #pauses = new PauseReasons();
   /** The partitions assigned now: the client keeps a seek or pause of any other and applies it later. */
   readonly #held = new Set<string>();
+  /** The partitions the client has delivered from, in this ownership or an earlier one. */
+  readonly #delivered = new Set<string>();
   #topics: string[];
   #closed = false;
 
@@ -58,6 +62,7 @@ export class KafkaConsumer implements Consumer {
         const partitions = assignment.map(({ topic, partition }) => ({ topic, partition }));
         if (error.code === ASSIGN_PARTITIONS) {
           for (const { topic, partition } of partitions) this.#held.add(partitionKey(topic, partition));
+          await this.#forgetLastConsumed(partitions);
           await this.#handlers.onAssigned(partitions);
           // Returned, they are assigned as they are, from their committed offsets: the client would
           // otherwise apply a seek it kept from when one of them was not held (a late rewind, a pause).
@@ -66,9 +71,10 @@ export class KafkaConsumer implements Consumer {
         for (const { topic, partition } of partitions) this.#held.delete(partitionKey(topic, partition));
         const paused = partitions.filter(({ topic, partition }) => this.#pauses.isPaused(topic, partition));
         this.#pauses.forget(partitions);
-        await this.#handlers.onRevoked(partitions, fns.assignmentLost());
         // librdkafka keeps an application pause through a revocation: the partition would come back paused.
+        // Queued in the client, the resume runs after this callback whatever the handler does.
         if (paused.length > 0 && !this.#closed) ignoreStateError(() => this.#client.resume(byTopic(paused)));
+        await this.#handlers.onRevoked(partitions, fns.assignmentLost());
         return undefined;
       },
     });
@@ -86,6 +92,7 @@ export class KafkaConsumer implements Consumer {
       eachBatch: async ({ batch, resolveOffset }) => {
         if (this.#closed || batch.messages.length === 0) return;
         const { topic, partition } = batch;
+        this.#delivered.add(partitionKey(topic, partition));
         // Resolved before handing over: a pause inside the handler must not rewind what is already queued.
         resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
         this.#handlers.onMessages(batch.messages.map((message) => incoming(topic, partition, message)));
@@ -155,6 +162,34 @@ export class KafkaConsumer implements Consumer {
     await this.#client.disconnect().catch(() => {});
     this.#closed = true;
     this.onClose();
+  }
+
+  /**
+   * The client remembers the last offset it delivered of a partition through a revocation, and a pause
+   * seeks back to it: paused at assignment (a table's recovery hold) before anything was delivered, a
+   * partition this process held before would re-read from there, over what another member committed
+   * meanwhile. A seek makes the client forget it: to the committed offset, where the partition starts
+   * anyway. Queued now, the seek runs after the assignment and before any pause asked by the handler.
+   */
+  async #forgetLastConsumed(partitions: TopicPartition[]): Promise<void> {
+    const known = partitions.filter(({ topic, partition }) => this.#delivered.has(partitionKey(topic, partition)));
+    if (known.length === 0) return;
+    // Asked again until the coordinator answers (skipped, the partition could be read twice), unless the
+    // consumer is disconnecting: then nothing will be read.
+    let committed: Array<{ topic: string; partition: number; offset: string | null }> | undefined;
+    while (!committed) {
+      try {
+        committed = await this.#client.committed(known, 10_000);
+      } catch (error) {
+        if (this.#closed || (error as { code?: unknown }).code === ERR_STATE) return;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+    for (const { topic, partition, offset } of committed) {
+      // None committed: the client starts by its reset policy; a seek cannot name "the stored offset".
+      if (offset === null || Number(offset) < 0) continue;
+      ignoreStateError(() => this.#client.seek({ topic, partition, offset }));
+    }
   }
 
   async #explain(error: unknown, operation: string, resource: string): Promise<Error> {
