@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import swc from 'unplugin-swc';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 const src = (path: string) => fileURLToPath(new URL(`./packages/${path}`, import.meta.url));
 
@@ -25,6 +25,8 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+    // The reliability suite has a config and a test bed of its own (vitest.reliability.config.ts).
+    exclude: [...configDefaults.exclude, 'packages/cli/test/reliability/**'],
     globalSetup: ['./packages/testing/src/vitest/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 180_000,

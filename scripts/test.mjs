@@ -10,6 +10,9 @@ import { scanForSecrets } from './lib/secret-scan.mjs';
 import { bold, fail, repoRoot, step, stepAsync } from './lib/ui.mjs';
 
 const pnpm = ensurePnpm();
+// `--reliability-only` (npm run test:reliability): the checks and builds, then the reliability suite alone.
+const reliabilityOnly = process.argv.includes('--reliability-only');
+const vitestArgs = process.argv.slice(2).filter((arg) => arg !== '--reliability-only');
 const bin = (name) => join(repoRoot, 'node_modules', '.bin', name);
 const run = (label, command, args, env = process.env) =>
   step(label, () => {
@@ -54,13 +57,21 @@ function runTeed(command, args, logFile) {
 }
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
-async function vitestOn(nodeBinary, label) {
+async function vitestOn(nodeBinary, label, extraArgs = []) {
   const report = join(reports, `${label.replace(/\W+/g, '-')}.json`);
   rmSync(report, { force: true }); // a run that dies early must not be counted with an old report
   ensureNativeClient(nodeBinary);
   const status = await runTeed(
     nodeBinary,
-    [vitest, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
+    [
+      vitest,
+      'run',
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${report}`,
+      ...extraArgs,
+      ...vitestArgs,
+    ],
     join(logs, `vitest-${label}.log`),
   );
   if (existsSync(report)) {
@@ -72,12 +83,19 @@ async function vitestOn(nodeBinary, label) {
   return status === 0;
 }
 
-// The oldest supported Node and the current LTS, whichever of them runs this script.
+// The oldest supported Node and the current LTS, whichever of them runs this script; then the reliability
+// suite (docs/reliability.md), which breaks a test bed of its own, once, on the current LTS.
 const results = [];
-for (const major of [20, 24]) {
-  const binary = ensureNode(major);
-  results.push(await stepAsync(`tests on Node ${major}`, () => vitestOn(binary, `node-${major}`)));
+if (!reliabilityOnly) {
+  for (const major of [20, 24]) {
+    const binary = ensureNode(major);
+    results.push(await stepAsync(`tests on Node ${major}`, () => vitestOn(binary, `node-${major}`)));
+  }
 }
+const reliability = ['--config', join(repoRoot, 'vitest.reliability.config.ts')];
+results.push(
+  await stepAsync('reliability suite on Node 24', () => vitestOn(ensureNode(24), 'reliability-node-24', reliability)),
+);
 // Leave node_modules loadable by the Node that runs the rest of the tools.
 ensureNativeClient(process.execPath);
 

@@ -12,7 +12,7 @@ export { generateSigningKey, publicJwk } from './identity-provider/keys.js';
 export { startKafka } from './kafka/start-kafka.js';
 export type { KafkaBroker, KafkaOptions } from './kafka/start-kafka.js';
 export type { KafkaInfo } from './kafka/kafka-info.js';
-export { createAcls } from './kafka/acls.js';
+export { createAcls, removeAcls } from './kafka/acls.js';
 export type { AclBinding, AclOperation } from './kafka/acls.js';
 export { createAdminClient } from './kafka/admin-client.js';
 export { KAFKA_VERSION, resolveKafka } from './kafka/resolve-kafka.js';

@@ -8,8 +8,17 @@ import type { Worker, workerPool } from './worker-process.js';
 
 const COUNTER_APP = fileURLToPath(new URL('../fixtures/counter-app.ts', import.meta.url));
 
-/** Produces `total` orders `{ account, n }` over `keys` accounts (keyed by account) as the admin, in batches of 10 000. */
-export async function produceOrders(testbed: TestbedInfo, topic: string, total: number, keys: number): Promise<void> {
+/**
+ * Produces `total` orders `{ account, n }` for n = first … first + total - 1 over `keys` accounts (keyed
+ * by account) as the admin, in batches of 10 000.
+ */
+export async function produceOrders(
+  testbed: TestbedInfo,
+  topic: string,
+  total: number,
+  keys: number,
+  first = 0,
+): Promise<void> {
   const producer = adminKafka(testbed.kafka).producer();
   await producer.connect();
   try {
@@ -17,7 +26,7 @@ export async function produceOrders(testbed: TestbedInfo, topic: string, total: 
       await producer.send({
         topic,
         messages: Array.from({ length: Math.min(10_000, total - start) }, (_, i) => {
-          const n = start + i;
+          const n = first + start + i;
           const account = `acct-${n % keys}`;
           return { key: account, value: JSON.stringify({ account, n }) };
         }),

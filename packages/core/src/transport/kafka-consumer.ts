@@ -62,11 +62,17 @@ export class KafkaConsumer implements Consumer {
         const partitions = assignment.map(({ topic, partition }) => ({ topic, partition }));
         if (error.code === ASSIGN_PARTITIONS) {
           for (const { topic, partition } of partitions) this.#held.add(partitionKey(topic, partition));
-          await this.#forgetLastConsumed(partitions);
+          const committed = await this.#committed(partitions);
+          this.#forgetLastConsumed(partitions, committed);
           await this.#handlers.onAssigned(partitions);
-          // Returned, they are assigned as they are, from their committed offsets: the client would
-          // otherwise apply a seek it kept from when one of them was not held (a late rewind, a pause).
-          return partitions;
+          // Returned, they are assigned as they are, at the committed offsets asked here: the client would
+          // otherwise apply a seek it kept from when one of them was not held (a late rewind, a pause), and
+          // librdkafka starts a partition whose committed offset was held up by an open transaction
+          // (UNSTABLE_OFFSET_COMMIT) while its assignment changed at auto.offset.reset, from offset 0.
+          return partitions.map((p) => {
+            const offset = committed.get(partitionKey(p.topic, p.partition));
+            return offset === undefined ? p : { ...p, offset };
+          });
         }
         for (const { topic, partition } of partitions) this.#held.delete(partitionKey(topic, partition));
         const paused = partitions.filter(({ topic, partition }) => this.#pauses.isPaused(topic, partition));
@@ -165,30 +171,39 @@ export class KafkaConsumer implements Consumer {
   }
 
   /**
+   * The committed offsets of `partitions` (those with none left out), asked until the coordinator
+   * answers: read committed, it holds them back while a transaction that carries them is open.
+   */
+  async #committed(partitions: TopicPartition[]): Promise<Map<string, number>> {
+    const offsets = new Map<string, number>();
+    if (partitions.length === 0) return offsets;
+    for (;;) {
+      try {
+        for (const { topic, partition, offset } of await this.#client.committed(partitions, 10_000)) {
+          if (offset !== null && Number(offset) >= 0) offsets.set(partitionKey(topic, partition), Number(offset));
+        }
+        return offsets;
+      } catch (error) {
+        // Disconnecting: nothing will be read, librdkafka's own lookup is as good.
+        if (this.#closed || (error as { code?: unknown }).code === ERR_STATE) return offsets;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+
+  /**
    * The client remembers the last offset it delivered of a partition through a revocation, and a pause
    * seeks back to it: paused at assignment (a table's recovery hold) before anything was delivered, a
    * partition this process held before would re-read from there, over what another member committed
    * meanwhile. A seek makes the client forget it: to the committed offset, where the partition starts
    * anyway. Queued now, the seek runs after the assignment and before any pause asked by the handler.
    */
-  async #forgetLastConsumed(partitions: TopicPartition[]): Promise<void> {
-    const known = partitions.filter(({ topic, partition }) => this.#delivered.has(partitionKey(topic, partition)));
-    if (known.length === 0) return;
-    // Asked again until the coordinator answers (skipped, the partition could be read twice), unless the
-    // consumer is disconnecting: then nothing will be read.
-    let committed: Array<{ topic: string; partition: number; offset: string | null }> | undefined;
-    while (!committed) {
-      try {
-        committed = await this.#client.committed(known, 10_000);
-      } catch (error) {
-        if (this.#closed || (error as { code?: unknown }).code === ERR_STATE) return;
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-    }
-    for (const { topic, partition, offset } of committed) {
-      // None committed: the client starts by its reset policy; a seek cannot name "the stored offset".
-      if (offset === null || Number(offset) < 0) continue;
-      ignoreStateError(() => this.#client.seek({ topic, partition, offset }));
+  #forgetLastConsumed(partitions: TopicPartition[], committed: Map<string, number>): void {
+    for (const { topic, partition } of partitions) {
+      const key = partitionKey(topic, partition);
+      const offset = committed.get(key);
+      if (offset === undefined || !this.#delivered.has(key)) continue;
+      ignoreStateError(() => this.#client.seek({ topic, partition, offset: String(offset) }));
     }
   }
 

@@ -30,11 +30,20 @@ export interface AclBinding {
 const RESOURCE_FLAG = { topic: '--topic', group: '--group', 'transactional-id': '--transactional-id' } as const;
 
 /**
- * Grants ACLs through the admin (super user) listener with Kafka's own
+ * Grants ACLs (or denials) through the admin (super user) listener with Kafka's own
  * AclCommand: the native client has no CreateAcls API. Bindings that differ
  * only in their resource share one run of the tool (one JVM start each).
  */
-export async function createAcls(kafka: KafkaInfo, acls: AclBinding[]): Promise<void> {
+export function createAcls(kafka: KafkaInfo, acls: AclBinding[]): Promise<void> {
+  return aclCommand(kafka, '--add', acls);
+}
+
+/** Removes ACLs granted (or denied) by `createAcls`, given as they were granted. */
+export function removeAcls(kafka: KafkaInfo, acls: AclBinding[]): Promise<void> {
+  return aclCommand(kafka, '--remove', acls);
+}
+
+async function aclCommand(kafka: KafkaInfo, action: '--add' | '--remove', acls: AclBinding[]): Promise<void> {
   const commandConfig = join(kafka.dataDir, 'admin-client.properties');
   writeFileSync(commandConfig, adminClientProperties(kafka), { mode: 0o600 });
   const runs = new Map<string, string[]>();
@@ -53,7 +62,7 @@ export async function createAcls(kafka: KafkaInfo, acls: AclBinding[]): Promise<
       kafka.bootstrap.admin,
       '--command-config',
       commandConfig,
-      '--add',
+      action,
       '--force',
       ...args,
     ]);
