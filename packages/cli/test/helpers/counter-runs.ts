@@ -16,6 +16,8 @@ export interface CounterRun {
   deadLetters: string;
   dumps: string;
   guarantee: Guarantee;
+  /** The pids of the workers `finishRun` stopped: their tables are the run's last word. */
+  finishedPids?: number[];
   /** Starts one more counter worker on the run's topics. */
   launch(extraEnv?: { [name: string]: string }): Worker;
 }
@@ -99,6 +101,7 @@ export async function finishRun(
     'the workers to hold and have recovered all four partitions',
     60_000,
   );
+  run.finishedPids = workers.map((worker) => worker.process.pid!);
   for (const worker of workers) worker.process.kill('SIGTERM');
   const codes = await Promise.all(workers.map((worker) => worker.exited));
   if (codes.some((code) => code !== 0)) throw new Error(`a worker exited with ${codes.join(', ')}`);
@@ -159,7 +162,7 @@ export async function countRun(
   );
   const perAccount = (k: number) => Math.floor(orders / keys) + (k < orders % keys ? 1 : 0);
   const changelog = await changelogCounts(checks, `${run.id}-counts-changelog`, true);
-  const held = dumpedCounts(run.dumps);
+  const held = dumpedCounts(run.dumps, run.finishedPids);
   let countsWrong = 0;
   let countsShort = 0;
   const wrong: string[] = [];

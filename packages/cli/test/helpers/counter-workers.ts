@@ -69,10 +69,14 @@ export async function changelogCounts(
   return counts;
 }
 
-/** What the workers' tables held when they got SIGTERM (one dump file per worker); a key held twice is an error. */
-export function dumpedCounts(dir: string): Map<string, number> {
+/**
+ * What the workers' tables held when they got SIGTERM (one dump file per worker, named by its pid); a key
+ * held twice is an error. `pids`: only those workers' (a worker that left mid-run dumped what it held then).
+ */
+export function dumpedCounts(dir: string, pids?: number[]): Map<string, number> {
   const held = new Map<string, number>();
-  for (const file of readdirSync(dir)) {
+  const files = pids ? pids.map((pid) => `${pid}.json`) : readdirSync(dir);
+  for (const file of files) {
     for (const [key, value] of JSON.parse(readFileSync(join(dir, file), 'utf8')) as Array<[string, number]>) {
       if (held.has(key)) throw new Error(`${key} held by two workers`);
       held.set(key, value);

@@ -2,6 +2,7 @@ import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { kafkaClientConfig } from '@stream-app/credentials/kafka';
 import { CoreError, StreamAppError } from '../errors/index.js';
 import { connectClient, explainKafkaError, KafkaDiagnostics } from '../kafka/kafka-diagnostics.js';
+import { ReadRefusals, type Reads } from '../kafka/read-refusals.js';
 import { KafkaAdmin } from './kafka-admin.js';
 import { commonConfig, type KafkaTransportOptions } from './kafka-config.js';
 import { KafkaConsumer } from './kafka-consumer.js';
@@ -32,6 +33,8 @@ export class KafkaTransport implements Transport {
   #transactional: ConnectOptions['transactional'];
   #transactions: KafkaTransactions | undefined;
   readonly #consumers = new Set<KafkaConsumer>();
+  /** What the last group consumer reads, for the warning when the broker refuses it. */
+  #reads: Reads | undefined;
   readonly #readers = new Set<PartitionReader>();
   readonly #batcher: SendBatcher;
 
@@ -44,9 +47,12 @@ export class KafkaTransport implements Transport {
     };
     const log = options.logger.child({ source: 'librdkafka' });
     // librdkafka retries transient trouble itself ("…: retrying"); only what it gives up on is worth a warning.
-    this.#diagnostics = new KafkaDiagnostics((level, message) =>
-      (level === 'error' || level === 'warn') && !/retrying\)?$/.test(message) ? log.warn(message) : log.debug(message),
-    );
+    const refusals = new ReadRefusals(log, options.principal, () => this.#reads);
+    this.#diagnostics = new KafkaDiagnostics((level, message) => {
+      if (refusals.handled(message)) return;
+      if ((level === 'error' || level === 'warn') && !/retrying\)?$/.test(message)) log.warn(message);
+      else log.debug(message);
+    });
     this.#kafka = new KafkaJS.Kafka(commonConfig(options, this.#diagnostics.logger));
     this.admin = new KafkaAdmin(this.#kafka, this.#diagnostics, options);
     this.#batcher = new SendBatcher(
@@ -92,6 +98,11 @@ export class KafkaTransport implements Transport {
       // Idempotence keeps retried batches in order and free of duplicates; acks from all in-sync replicas.
       'enable.idempotence': true,
       'linger.ms': 5,
+      // The client's KafkaJS layer sets 5 retries, which an outage of a second or two (the broker
+      // restarting, a token the identity provider cannot renew yet) uses up: the delivery then fails and
+      // the worker stops. librdkafka's own default leaves the bound to message.timeout.ms (5 minutes; the
+      // transaction timeout under exactly once).
+      retries: 2_147_483_647,
       ...(transactional
         ? {
             'transactional.id': transactional.id,
@@ -206,6 +217,7 @@ export class KafkaTransport implements Transport {
   }
 
   async consume(options: ConsumerOptions, handlers: ConsumerHandlers): Promise<Consumer> {
+    this.#reads = { groupId: options.groupId, topics: options.topics };
     const consumer = new KafkaConsumer(this.#kafka, this.#diagnostics, this.#options, options, handlers);
     await consumer.start();
     this.#consumers.add(consumer);
