@@ -32,11 +32,11 @@ async function expectExactlyOnce(run: CounterRun): Promise<void> {
 }
 
 describe('exactly once across worker processes', () => {
-  // Skipped: a known bug, open in issue 12. It failed 3 of its last 5 runs: a partition's first ~4 100-4 300 orders
-  // came out twice. One cause is fixed (the client applied a seek kept from when the worker no longer held the
-  // partition; runtime-ports.e2e.test.ts shows it), but the run after the fix still failed: the worker that took
-  // input partition 0 over from another, two seconds after that one's transaction with offset 4096 for it had
-  // committed, read it from offset 0, while the table it recovered had those counts. Unskip it with the fix.
+  // It once failed 3 runs in 5 (a partition's first ~4 100 orders twice). The consumer
+  // (packages/core/src/transport/kafka-consumer.ts) now avoids two causes: a seek the client kept from when the
+  // worker no longer held the partition (shown by runtime-ports.e2e.test.ts), and, found by reading librdkafka's
+  // rdkafka_assignment.c rather than caught in a run, a partition started from auto.offset.reset (offset 0) when
+  // the assignment changed while an open transaction held its committed offset back (UNSTABLE_OFFSET_COMMIT).
   it('kill -9 of a worker mid-stream, then a restart: no order lost or duplicated, every count exact', async () => {
     const run = await counterRun(context, 'eos-kill', 'exactly_once');
     const { id, topic } = run;
@@ -53,10 +53,9 @@ describe('exactly once across worker processes', () => {
     await expectExactlyOnce(run);
   }, 400_000);
 
-  // Skipped: a known bug, open in issue 12. In about one run of eight, records were lost (392 of 40 000) when the
-  // woken zombie's aborts and rewinds met the rebalance that gave it partitions back. It passed its one run since
-  // the kept-seek fix (which can explain a loss: a pause's seek past the committed offset, applied later); it
-  // stays skipped until loops show it stable.
+  // It once lost records in about one run in eight (392 of 40 000) when the woken zombie's aborts and rewinds
+  // met the rebalance that gave it partitions back: a pause's seek past the committed offset, kept by the client
+  // and applied later, explains it, and the consumer no longer lets one through.
   it('a zombie (frozen past its session timeout, then woken) is fenced: its transaction never commits', async () => {
     // Each order takes 1 ms, so that the frozen worker holds events and an open transaction.
     const run = await counterRun(context, 'eos-zombie', 'exactly_once', { COUNTER_SLOW_MS: '1' });

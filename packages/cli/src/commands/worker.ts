@@ -184,7 +184,19 @@ export async function workerCommand(args: WorkerArgs, io: Io, cwd = process.cwd(
   process.once('SIGINT', force);
   process.once('SIGTERM', force);
   const stopping = Date.now();
+  // Each step of the stop is bounded on its own (agents by shutdownTimeoutMs, the client by its timeouts),
+  // but a client that cannot reach the broker may hold a close for minutes: past this, the process goes.
+  const stopBoundMs = 2 * app.options.shutdownTimeoutMs + 15_000;
+  const bound = setTimeout(() => {
+    logger.error(`the app did not stop within ${stopBoundMs} ms; exiting without waiting`, {
+      code: 'STREAM_APP_ERR_SHUTDOWN_TIMEOUT',
+      shutdownTimeoutMs: app.options.shutdownTimeoutMs,
+    });
+    process.exit(1);
+  }, stopBoundMs);
+  bound.unref();
   await app.stop();
+  clearTimeout(bound);
   process.off('unhandledRejection', unhandled);
   const stats = app.stats();
   io.out(
