@@ -65,6 +65,23 @@ describe('exactly once in the test driver', () => {
     expect(Object.fromEntries(last)).toEqual({ a0: 7, a1: 7, a2: 6 });
   });
 
+  it('records the client hands over again, unasked, are not processed twice', async () => {
+    const transport = new MemoryTransport();
+    const { app, orders, counts } = countingApp({ topicPartitions: 1 });
+    const driver = await drive(app, transport);
+    for (let n = 0; n < 10; n++) await driver.put(orders, { account: 'a', n }, { key: 'a' });
+    transport.readAgainFrom('orders', 0, 4);
+    await driver.settle();
+    for (let n = 10; n < 12; n++) await driver.put(orders, { account: 'a', n }, { key: 'a' });
+    const out = transport
+      .messages('counted')
+      .map((m) => JSON.parse(m.value!.toString()) as { n: number; count: number });
+    expect(out.map((o) => o.n)).toEqual(Array.from({ length: 12 }, (_, n) => n));
+    expect(out.map((o) => o.count)).toEqual(Array.from({ length: 12 }, (_, n) => n + 1));
+    expect(counts.get('a')).toBe(12);
+    expect(transport.committed('eos-counter', 'orders').get(0)).toBe(12);
+  });
+
   it('a restart recovers the table from the committed changelog and counts on', async () => {
     const transport = new MemoryTransport();
     const first = countingApp();

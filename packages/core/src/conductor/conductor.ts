@@ -141,12 +141,20 @@ export class Conductor {
     this.#pauseQueues(true);
   }
 
-  receive(messages: IncomingMessage[]): void {
+  /** A batch from the consumer. */
+  receive(fetched: IncomingMessage[]): void {
     if (this.#stopping) return;
-    const first = messages[0]!;
+    const first = fetched[0]!;
     const key = partitionKey(first.topic, first.partition);
     if (!this.#assigned.has(key)) return;
-    if (this.#options.exactlyOnce && !this.#afterSeek(key, messages)) return;
+    const messages = this.#options.exactlyOnce ? this.#afterSeek(key, fetched) : fetched;
+    if (messages.length > 0) this.#dispatch(key, messages);
+  }
+
+  /** A batch received, or released by a recovery hold or the barrier's gate. */
+  #dispatch(key: string, messages: IncomingMessage[]): void {
+    if (this.#stopping || !this.#assigned.has(key)) return;
+    const first = messages[0]!;
     // Held (recovering) first: what a release hands over is older than anything the gate holds of it.
     const held = this.#held.get(key);
     if (held) {
@@ -245,7 +253,7 @@ export class Conductor {
     if (released.length === 0) return;
     this.#consumer?.resume(released, reason);
     this.#sensors.emit('onPartitionsResumed', released, reason);
-    for (const messages of kept) this.receive(messages);
+    for (const messages of kept) this.#dispatch(partitionKey(messages[0]!.topic, messages[0]!.partition), messages);
   }
 
   assign(partitions: TopicPartition[]): void {
@@ -366,16 +374,31 @@ export class Conductor {
     for (const runners of this.#runners.values()) for (const runner of runners) runner.drop(matches);
   }
 
-  /** False for a batch fetched before a rewind's seek took effect (it is read again after the seek). */
-  #afterSeek(key: string, messages: IncomingMessage[]): boolean {
+  /**
+   * What of a fetched batch is new. None of a batch fetched before a rewind's seek took effect (it is read
+   * again after the seek). And none of what was received before, unless a rewind asked for it: the client
+   * has been seen to read a partition again from an earlier offset by itself (a seek back to a batch's
+   * first offset after pauses for the barrier and for backpressure), and exactly once, those records would
+   * be processed and committed twice (the committed offset went 4258, then 4096).
+   */
+  #afterSeek(key: string, messages: IncomingMessage[]): IncomingMessage[] {
     const staleAbove = this.#rewound.get(key);
     if (staleAbove !== undefined) {
-      if (messages[0]!.offset > staleAbove) return false;
+      if (messages[0]!.offset > staleAbove) return [];
       this.#rewound.delete(key);
     }
-    const last = messages[messages.length - 1]!.offset;
-    if (last > (this.#lastReceived.get(key) ?? -1)) this.#lastReceived.set(key, last);
-    return true;
+    const received = this.#lastReceived.get(key);
+    const fresh = received === undefined ? messages : messages.filter((message) => message.offset > received);
+    if (fresh.length < messages.length) {
+      this.#log.debug('dropped records the client handed over again', {
+        topic: messages[0]!.topic,
+        partition: messages[0]!.partition,
+        from: messages[0]!.offset,
+        dropped: messages.length - fresh.length,
+      });
+    }
+    if (fresh.length > 0) this.#lastReceived.set(key, fresh[fresh.length - 1]!.offset);
+    return fresh;
   }
 
   #leaveBarrier(): void {
@@ -389,7 +412,7 @@ export class Conductor {
       this.#consumer?.resume(paused, 'barrier');
       this.#sensors.emit('onPartitionsResumed', paused, 'barrier');
     }
-    for (const messages of gated) this.receive(messages);
+    for (const messages of gated) this.#dispatch(partitionKey(messages[0]!.topic, messages[0]!.partition), messages);
   }
 
   /**

@@ -272,6 +272,18 @@ export class MemoryTransport implements Transport {
     this.#failNextCommit = error;
   }
 
+  /**
+   * A fault of a real client: every consumer holding the partition reads it again from `offset` by itself,
+   * unasked (librdkafka's KafkaJS layer was seen to seek back to a batch's first offset after pauses).
+   */
+  readAgainFrom(topic: string, partition: number, offset: number): void {
+    for (const subscription of this.#subscriptions) {
+      const assigned = subscription.assigned.get(partitionKey(topic, partition));
+      if (assigned) assigned.position = offset;
+    }
+    this.#schedule();
+  }
+
   async consume(options: ConsumerOptions, handlers: ConsumerHandlers): Promise<Consumer> {
     if (!this.#connected) {
       throw new CoreError('STREAM_APP_ERR_APP_STATE', 'the memory transport is not connected (or already closed)');
