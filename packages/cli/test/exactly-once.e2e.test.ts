@@ -32,11 +32,11 @@ async function expectExactlyOnce(run: CounterRun): Promise<void> {
 }
 
 describe('exactly once across worker processes', () => {
-  // It once failed 3 runs in 5 (a partition's first ~4 100 orders twice). The consumer
-  // (packages/core/src/transport/kafka-consumer.ts) now avoids two causes: a seek the client kept from when the
-  // worker no longer held the partition (shown by runtime-ports.e2e.test.ts), and, found by reading librdkafka's
-  // rdkafka_assignment.c rather than caught in a run, a partition started from auto.offset.reset (offset 0) when
-  // the assignment changed while an open transaction held its committed offset back (UNSTABLE_OFFSET_COMMIT).
+  // It once failed 3 runs in 5 (a partition's first ~4 100 orders twice). The runtime now avoids three causes
+  // (docs/exactly-once.md): a seek the client kept from when the worker no longer held the partition (shown by
+  // runtime-ports.e2e.test.ts); a partition started from auto.offset.reset (offset 0) when the assignment changed
+  // while an open transaction held its committed offset back (UNSTABLE_OFFSET_COMMIT; found by reading librdkafka);
+  // and the client reading a partition again from 0 by itself after pauses (caught with its debug log on).
   it('kill -9 of a worker mid-stream, then a restart: no order lost or duplicated, every count exact', async () => {
     const run = await counterRun(context, 'eos-kill', 'exactly_once');
     const { id, topic } = run;
