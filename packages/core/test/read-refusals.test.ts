@@ -43,6 +43,12 @@ describe('ReadRefusals', () => {
       ),
     ).toBe(true);
     expect(refusals.handled('Producer connected')).toBe(false);
+    // An agent's own failure (a refused write, say) is not a refused read.
+    expect(
+      refusals.handled(
+        'Consumer encountered error while processing message. Error details: Broker: Topic authorization failed',
+      ),
+    ).toBe(false);
     expect(refusals.handled('[thrd:main]: Broker: Topic authorization failed')).toBe(false);
     await vi.waitFor(() => expect(lines).toHaveLength(1));
     expect(lines[0]).toContain('--group orders-app');

@@ -157,6 +157,50 @@ describe('transport ports against a real broker', () => {
     async (_when, holdDelayMs) => revokedMeanwhile(holdDelayMs),
   );
 
+  // The same with nothing committed: the partition comes back from the beginning, not after what was read before.
+  it('a partition read before but never committed comes back from the beginning under a hold at assignment', async () => {
+    const topic = uniqueName('uncommitted-revoked');
+    await createTopic(topic, 2);
+    const transport = await connected();
+    const group = uniqueName('uncommitted-revoked-group');
+    const member = (holdOnAssign: boolean) => {
+      const received: Array<[number, number]> = [];
+      const held = new Set<number>();
+      const consumer = transport.consume(
+        { groupId: group, topics: [topic], fromBeginning: true },
+        {
+          onMessages: (messages) => received.push(...messages.map((m) => [m.partition, m.offset] as [number, number])),
+          onAssigned: async (partitions) => {
+            for (const { partition } of partitions) held.add(partition);
+            if (!holdOnAssign) return;
+            const client = await consumer;
+            client.pause(partitions, 'recovery');
+            setTimeout(() => client.resume(partitions, 'recovery'), 500);
+          },
+          onRevoked: (partitions) => partitions.forEach(({ partition }) => held.delete(partition)),
+        },
+      );
+      return { consumer, received, held };
+    };
+    const first = member(true);
+    const firstConsumer = await first.consumer;
+    await eventually(() => first.held.size === 2, 'both partitions assigned to the first consumer');
+    await produce(transport, topic, 10, 0);
+    await produce(transport, topic, 10, 1);
+    await eventually(() => first.received.length === 20, 'all twenty read, none committed');
+    const second = member(false);
+    const secondConsumer = await second.consumer;
+    await eventually(() => first.held.size === 1 && second.held.size === 1, 'one partition moved to the second');
+    const moved = [...second.held][0]!;
+    await secondConsumer.close();
+    await eventually(() => first.held.size === 2, 'the moved partition back with the first consumer');
+    const ten = Array.from({ length: 10 }, (_, offset) => offset);
+    const readMoved = () => first.received.filter(([p]) => p === moved).map(([, offset]) => offset);
+    await eventually(() => readMoved().length >= 20, 'the moved partition read again from the beginning');
+    expect(readMoved()).toEqual([...ten, ...ten]);
+    await firstConsumer.close();
+  });
+
   // librdkafka keeps an application pause through a revocation; the app forgets the revoked partition's pauses.
   it('a partition revoked while paused is read again when it comes back', async () => {
     const topic = uniqueName('paused-revoked');

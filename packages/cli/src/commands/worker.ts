@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { register } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createLogger, isLogLevel, type App, type LogLevel } from '@stream-app/core';
+import { createLogger, isLogLevel, type App, type LogLevel, type Logger } from '@stream-app/core';
 import { StreamAppError } from '@stream-app/credentials/errors';
 import { CoreError } from '@stream-app/core';
 import { CliError } from '../errors.js';
@@ -159,7 +159,7 @@ export async function workerCommand(args: WorkerArgs, io: Io, cwd = process.cwd(
     await app.start();
   } catch (error) {
     logger.error('the app could not start', { error: error as Error });
-    await app.stop().catch(() => {});
+    await boundedStop(app, logger).catch(() => {});
     process.off('unhandledRejection', unhandled);
     return 1;
   }
@@ -184,19 +184,7 @@ export async function workerCommand(args: WorkerArgs, io: Io, cwd = process.cwd(
   process.once('SIGINT', force);
   process.once('SIGTERM', force);
   const stopping = Date.now();
-  // Each step of the stop is bounded on its own (agents by shutdownTimeoutMs, the client by its timeouts),
-  // but a client that cannot reach the broker may hold a close for minutes: past this, the process goes.
-  const stopBoundMs = 2 * app.options.shutdownTimeoutMs + 15_000;
-  const bound = setTimeout(() => {
-    logger.error(`the app did not stop within ${stopBoundMs} ms; exiting without waiting`, {
-      code: 'STREAM_APP_ERR_SHUTDOWN_TIMEOUT',
-      shutdownTimeoutMs: app.options.shutdownTimeoutMs,
-    });
-    process.exit(1);
-  }, stopBoundMs);
-  bound.unref();
-  await app.stop();
-  clearTimeout(bound);
+  await boundedStop(app, logger);
   process.off('unhandledRejection', unhandled);
   const stats = app.stats();
   io.out(
@@ -204,4 +192,26 @@ export async function workerCommand(args: WorkerArgs, io: Io, cwd = process.cwd(
       `${stats.deadLettered} dead-lettered, ${stats.commits} commits.`,
   );
   return outcome.error ? 1 : 0;
+}
+
+/**
+ * Stops the app. Each step of a stop is bounded on its own (agents by shutdownTimeoutMs, the client by
+ * its timeouts), but a client that cannot reach the broker may hold a close for minutes: past twice the
+ * shutdown timeout and 15 s, the process exits 1 without waiting.
+ */
+async function boundedStop(app: App, logger: Logger): Promise<void> {
+  const boundMs = 2 * app.options.shutdownTimeoutMs + 15_000;
+  const bound = setTimeout(() => {
+    logger.error(`the app did not stop within ${boundMs} ms; exiting without waiting`, {
+      code: 'STREAM_APP_ERR_SHUTDOWN_TIMEOUT',
+      shutdownTimeoutMs: app.options.shutdownTimeoutMs,
+    });
+    process.exit(1);
+  }, boundMs);
+  bound.unref();
+  try {
+    await app.stop();
+  } finally {
+    clearTimeout(bound);
+  }
 }

@@ -3,7 +3,7 @@ import { explainKafkaError } from './kafka-diagnostics.js';
 
 // The consumer reports a fetch or join the broker refuses only as a log line of the client, with a stack:
 // "Consumer encountered error while consuming. Retrying. Error details: KafkaJSProtocolError: Broker: Topic authorization failed …"
-const REFUSED = /^Consumer encountered error.*?Broker: (Topic|Group) authorization failed/s;
+const REFUSED = /^Consumer encountered error while consuming\..*?Broker: (Topic|Group) authorization failed/s;
 const CODES = { Topic: 29, Group: 30 } as const;
 /** One warning per kind of refusal this often: the client retries by itself, and the log must not fill. */
 const EVERY_MS = 30_000;

@@ -19,6 +19,10 @@ import {
 const ASSIGN_PARTITIONS = -175;
 // RD_KAFKA_RESP_ERR__STATE: the client is not connected (a disconnect has begun).
 const ERR_STATE = -172;
+/** librdkafka's logical offset for "the beginning of the partition". */
+const OFFSET_BEGINNING = -2;
+/** How long an assignment waits for the group's committed offsets before the client looks them up itself. */
+const COMMITTED_LOOKUP_MS = 60_000;
 
 /** The app's group consumer: cooperative-sticky, manual commits, rebalance callbacks awaited. */
 export class KafkaConsumer implements Consumer {
@@ -172,11 +176,13 @@ export class KafkaConsumer implements Consumer {
 
   /**
    * The committed offsets of `partitions` (those with none left out), asked until the coordinator
-   * answers: read committed, it holds them back while a transaction that carries them is open.
+   * answers: read committed, it holds them back while a transaction that carries them is open. Past a
+   * minute, or refused for good, the client's own lookup takes over (and reports what it meets).
    */
   async #committed(partitions: TopicPartition[]): Promise<Map<string, number>> {
     const offsets = new Map<string, number>();
     if (partitions.length === 0) return offsets;
+    const giveUpAt = Date.now() + COMMITTED_LOOKUP_MS;
     for (;;) {
       try {
         for (const { topic, partition, offset } of await this.#client.committed(partitions, 10_000)) {
@@ -186,6 +192,14 @@ export class KafkaConsumer implements Consumer {
       } catch (error) {
         // Disconnecting: nothing will be read, librdkafka's own lookup is as good.
         if (this.#closed || (error as { code?: unknown }).code === ERR_STATE) return offsets;
+        const permanent = (error as { retriable?: unknown }).retriable === false;
+        if (permanent || Date.now() >= giveUpAt) {
+          this.#transport.logger.warn("could not ask the group's committed offsets; the client looks them up itself", {
+            code: 'STREAM_APP_ERR_KAFKA_CONNECTION',
+            error: error as Error,
+          });
+          return offsets;
+        }
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
     }
@@ -196,13 +210,16 @@ export class KafkaConsumer implements Consumer {
    * seeks back to it: paused at assignment (a table's recovery hold) before anything was delivered, a
    * partition this process held before would re-read from there, over what another member committed
    * meanwhile. A seek makes the client forget it: to the committed offset, where the partition starts
-   * anyway. Queued now, the seek runs after the assignment and before any pause asked by the handler.
+   * anyway, or with none committed to the beginning (the reset policy of a consumer that reads from the
+   * beginning; the client's seek takes no "end"). Queued now, the seek runs after the assignment and
+   * before any pause asked by the handler.
    */
   #forgetLastConsumed(partitions: TopicPartition[], committed: Map<string, number>): void {
     for (const { topic, partition } of partitions) {
       const key = partitionKey(topic, partition);
-      const offset = committed.get(key);
-      if (offset === undefined || !this.#delivered.has(key)) continue;
+      if (!this.#delivered.has(key)) continue;
+      const offset = committed.get(key) ?? (this.#options.fromBeginning ? OFFSET_BEGINNING : undefined);
+      if (offset === undefined) continue;
       ignoreStateError(() => this.#client.seek({ topic, partition, offset: String(offset) }));
     }
   }
