@@ -163,25 +163,7 @@ describe('transport ports against a real broker', () => {
     await createTopic(topic, 2);
     const transport = await connected();
     const group = uniqueName('uncommitted-revoked-group');
-    const member = (holdOnAssign: boolean) => {
-      const received: Array<[number, number]> = [];
-      const held = new Set<number>();
-      const consumer = transport.consume(
-        { groupId: group, topics: [topic], fromBeginning: true },
-        {
-          onMessages: (messages) => received.push(...messages.map((m) => [m.partition, m.offset] as [number, number])),
-          onAssigned: async (partitions) => {
-            for (const { partition } of partitions) held.add(partition);
-            if (!holdOnAssign) return;
-            const client = await consumer;
-            client.pause(partitions, 'recovery');
-            setTimeout(() => client.resume(partitions, 'recovery'), 500);
-          },
-          onRevoked: (partitions) => partitions.forEach(({ partition }) => held.delete(partition)),
-        },
-      );
-      return { consumer, received, held };
-    };
+    const member = (holdOnAssign: boolean) => groupMember(transport, group, topic, holdOnAssign ? 0 : undefined);
     const first = member(true);
     const firstConsumer = await first.consumer;
     await eventually(() => first.held.size === 2, 'both partitions assigned to the first consumer');
@@ -195,9 +177,8 @@ describe('transport ports against a real broker', () => {
     await secondConsumer.close();
     await eventually(() => first.held.size === 2, 'the moved partition back with the first consumer');
     const ten = Array.from({ length: 10 }, (_, offset) => offset);
-    const readMoved = () => first.received.filter(([p]) => p === moved).map(([, offset]) => offset);
-    await eventually(() => readMoved().length >= 20, 'the moved partition read again from the beginning');
-    expect(readMoved()).toEqual([...ten, ...ten]);
+    await eventually(() => first.read(moved).length >= 20, 'the moved partition read again from the beginning');
+    expect(first.read(moved)).toEqual([...ten, ...ten]);
     await firstConsumer.close();
   });
 
@@ -237,36 +218,42 @@ describe('transport ports against a real broker', () => {
   });
 });
 
+/**
+ * A member of `group` on `topic` that records what it reads and holds. With `holdDelayMs` it does what a
+ * table's recovery does with new partitions: pauses them (at once, or that much later) and resumes them 500 ms on.
+ */
+function groupMember(transport: KafkaTransport, group: string, topic: string, holdDelayMs?: number) {
+  const received: Array<[number, number]> = [];
+  const held = new Set<number>();
+  const consumer = transport.consume(
+    { groupId: group, topics: [topic], fromBeginning: true },
+    {
+      onMessages: (messages) => received.push(...messages.map((m) => [m.partition, m.offset] as [number, number])),
+      onAssigned: async (partitions) => {
+        for (const { partition } of partitions) held.add(partition);
+        if (holdDelayMs === undefined) return;
+        const client = await consumer;
+        const hold = () => {
+          client.pause(partitions, 'recovery');
+          setTimeout(() => client.resume(partitions, 'recovery'), 500);
+        };
+        if (holdDelayMs === 0) hold();
+        else setTimeout(hold, holdDelayMs);
+      },
+      onRevoked: (partitions) => partitions.forEach(({ partition }) => held.delete(partition)),
+    },
+  );
+  const read = (partition: number) => received.filter(([p]) => p === partition).map(([, offset]) => offset);
+  return { consumer, received, held, read };
+}
+
 async function revokedMeanwhile(holdDelayMs: number): Promise<void> {
   const topic = uniqueName('seek-revoked');
   await createTopic(topic, 2);
   const transport = await connected();
   const group = uniqueName('seek-revoked-group');
-  const member = (options: { holdOnAssign?: boolean } = {}) => {
-    const received: Array<[number, number]> = [];
-    const held = new Set<number>();
-    const consumer = transport.consume(
-      { groupId: group, topics: [topic], fromBeginning: true },
-      {
-        onMessages: (messages) => received.push(...messages.map((m) => [m.partition, m.offset] as [number, number])),
-        onAssigned: async (partitions) => {
-          for (const { partition } of partitions) held.add(partition);
-          if (!options.holdOnAssign) return;
-          // What a table's recovery does: pause, resume once recovered.
-          const client = await consumer;
-          const hold = () => {
-            client.pause(partitions, 'recovery');
-            setTimeout(() => client.resume(partitions, 'recovery'), 500);
-          };
-          if (holdDelayMs === 0) hold();
-          else setTimeout(hold, holdDelayMs);
-        },
-        onRevoked: (partitions) => partitions.forEach(({ partition }) => held.delete(partition)),
-      },
-    );
-    const read = (partition: number) => received.filter(([p]) => p === partition).map(([, offset]) => offset);
-    return { consumer, received, held, read };
-  };
+  const member = (options: { holdOnAssign?: boolean } = {}) =>
+    groupMember(transport, group, topic, options.holdOnAssign ? holdDelayMs : undefined);
   const commitAll = async (consumer: Consumer, offsets: Array<[number, number]>) =>
     eventually(async () => {
       await consumer.commit(offsets.map(([partition, offset]) => ({ topic, partition, offset }))).catch(() => {});
