@@ -148,13 +148,14 @@ export class Conductor {
     const key = partitionKey(first.topic, first.partition);
     if (!this.#assigned.has(key)) return;
     const messages = this.#options.exactlyOnce ? this.#afterSeek(key, fetched) : fetched;
-    if (messages.length > 0) this.#dispatch(key, messages);
+    if (messages.length > 0) this.#dispatch(messages);
   }
 
   /** A batch received, or released by a recovery hold or the barrier's gate. */
-  #dispatch(key: string, messages: IncomingMessage[]): void {
-    if (this.#stopping || !this.#assigned.has(key)) return;
+  #dispatch(messages: IncomingMessage[]): void {
     const first = messages[0]!;
+    const key = partitionKey(first.topic, first.partition);
+    if (this.#stopping || !this.#assigned.has(key)) return;
     // Held (recovering) first: what a release hands over is older than anything the gate holds of it.
     const held = this.#held.get(key);
     if (held) {
@@ -253,7 +254,7 @@ export class Conductor {
     if (released.length === 0) return;
     this.#consumer?.resume(released, reason);
     this.#sensors.emit('onPartitionsResumed', released, reason);
-    for (const messages of kept) this.#dispatch(partitionKey(messages[0]!.topic, messages[0]!.partition), messages);
+    for (const messages of kept) this.#dispatch(messages);
   }
 
   assign(partitions: TopicPartition[]): void {
@@ -412,7 +413,7 @@ export class Conductor {
       this.#consumer?.resume(paused, 'barrier');
       this.#sensors.emit('onPartitionsResumed', paused, 'barrier');
     }
-    for (const messages of gated) this.#dispatch(partitionKey(messages[0]!.topic, messages[0]!.partition), messages);
+    for (const messages of gated) this.#dispatch(messages);
   }
 
   /**
