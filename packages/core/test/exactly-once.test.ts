@@ -10,7 +10,7 @@ afterEach(async () => {
 });
 
 /** Counts orders per account into a table and sends each order on, numbered by its account's count. */
-function countingApp(options: Partial<AppOptions> = {}) {
+function countingApp(options: Partial<AppOptions> = {}, { awaitSends = true } = {}) {
   const app = new App({
     id: 'eos-counter',
     broker: 'kafka:9093',
@@ -26,10 +26,18 @@ function countingApp(options: Partial<AppOptions> = {}) {
     for await (const order of stream) {
       const count = counts.get(order.account)! + 1;
       counts.set(order.account, count);
-      await counted.send({ key: order.account, value: { ...order, count } });
+      const sent = counted.send({ key: order.account, value: { ...order, count } });
+      // Not awaited, the agent runs on to the next order (a failed send fails the commit).
+      if (awaitSends) await sent;
+      else sent.catch(() => {});
     }
   });
   return { app, orders, counted, counts };
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  expect(condition()).toBe(true);
 }
 
 async function drive(app: App, transport: MemoryTransport): Promise<TestDriver> {
@@ -80,6 +88,50 @@ describe('exactly once in the test driver', () => {
     expect(out.map((o) => o.count)).toEqual(Array.from({ length: 12 }, (_, n) => n + 1));
     expect(counts.get('a')).toBe(12);
     expect(transport.committed('eos-counter', 'orders').get(0)).toBe(12);
+  });
+
+  it('a partition revoked while a commit is in flight, which then aborts, is not committed past the aborted work', async () => {
+    const transport = new MemoryTransport();
+    const first = countingApp({}, { awaitSends: false });
+    const driver = await drive(first.app, transport);
+    // Keys as bytes, as the driver's put writes them: each account stays on its table's partition.
+    const order = (n: number) => ({
+      topic: 'orders',
+      key: Buffer.from(`a${n % 3}`),
+      value: Buffer.from(JSON.stringify({ account: `a${n % 3}`, n })),
+    });
+    for (let n = 0; n < 9; n++) await driver.put(first.orders, { account: `a${n % 3}`, n }, { key: `a${n % 3}` });
+    const before = transport.committed('eos-counter', 'orders');
+
+    // Processed, not committed: the next commit is held in flight, then fails.
+    for (let n = 9; n < 18; n++) await transport.sendDirect(order(n));
+    const total = () => ['a0', 'a1', 'a2'].reduce((sum, a) => sum + first.counts.get(a)!, 0);
+    await until(() => total() === 18);
+    let release!: () => void;
+    transport.failNextCommit(new Error('injected commit failure'), new Promise<void>((resolve) => (release = resolve)));
+    const committing = first.app.commit();
+    // The rebalance comes while that commit is in flight: its revocation commits once the failed one aborted.
+    const revoking = transport.revoke('orders', [0]);
+    release();
+    await committing.catch(() => {});
+    await revoking;
+    expect(first.app.stats().transactionsAborted).toBe(1);
+    expect(transport.committed('eos-counter', 'orders').get(0)).toBe(before.get(0));
+    await driver.stop();
+    drivers.length = 0;
+
+    // The partition's next owner reads the aborted work again: every order once, every count exact.
+    const second = countingApp();
+    const again = await drive(second.app, transport);
+    await again.settle();
+    const out = transport
+      .messages('counted')
+      .map((m) => JSON.parse(m.value!.toString()) as { account: string; n: number; count: number });
+    expect(out.map((o) => o.n).sort((a, b) => a - b)).toEqual(Array.from({ length: 18 }, (_, n) => n));
+    for (const account of ['a0', 'a1', 'a2']) {
+      const counted = out.filter((o) => o.account === account);
+      expect(counted.map((o) => o.count)).toEqual(counted.map((_, i) => i + 1));
+    }
   });
 
   it('a restart recovers the table from the committed changelog and counts on', async () => {

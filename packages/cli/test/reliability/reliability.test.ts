@@ -130,12 +130,6 @@ async function runCase(
 const aQuarterIn = (run: CounterRun) =>
   waitUntil(async () => (await checks.committed(run.id, run.topic)) >= ORDERS / 4, 'a quarter committed', 120_000);
 
-// A known bug, open in issue 12: exactly once lost orders in these two cases in one full run of two (storm: 43 of
-// 6 000, ACL: 113; none duplicated), on the partitions handed from one worker to the other in a rebalance, while
-// the other cases passed. They are skipped under exactly once until it is found; at least once they run.
-const KNOWN_LOSS = new Set(['rel-storm', 'rel-acl']);
-const runs = (guarantee: Guarantee, name: string) => guarantee === 'at_least_once' || !KNOWN_LOSS.has(name);
-
 describe.each(GUARANTEES)('reliability, %s', (guarantee) => {
   it('the broker restarted mid-stream', async () => {
     await runCase('rel-broker', 'the broker restarted mid-stream', guarantee, { feedMs: 0 }, async ({ run }) => {
@@ -162,32 +156,28 @@ describe.each(GUARANTEES)('reliability, %s', (guarantee) => {
     );
   }, 400_000);
 
-  it.runIf(runs(guarantee, 'rel-storm'))(
-    'a rebalance storm: workers joining and leaving every few seconds',
-    async () => {
-      await runCase(
-        'rel-storm',
-        'a rebalance storm: a worker joins or leaves every 3 s, six times',
-        guarantee,
-        { feedMs: 20_000 },
-        async (breaking) => {
-          for (let i = 0; i < 6; i++) {
-            await sleep(3000);
-            if (i % 2 === 0) {
-              const joined = breaking.run.launch();
-              breaking.workers.push(joined);
-              await joined.waitFor(/^ready in/, 'a joining worker');
-            } else {
-              const leaving = breaking.workers.shift()!;
-              leaving.process.kill('SIGTERM');
-              expect(await leaving.exited).toBe(0);
-            }
+  it('a rebalance storm: workers joining and leaving every few seconds', async () => {
+    await runCase(
+      'rel-storm',
+      'a rebalance storm: a worker joins or leaves every 3 s, six times',
+      guarantee,
+      { feedMs: 20_000 },
+      async (breaking) => {
+        for (let i = 0; i < 6; i++) {
+          await sleep(3000);
+          if (i % 2 === 0) {
+            const joined = breaking.run.launch();
+            breaking.workers.push(joined);
+            await joined.waitFor(/^ready in/, 'a joining worker');
+          } else {
+            const leaving = breaking.workers.shift()!;
+            leaving.process.kill('SIGTERM');
+            expect(await leaving.exited).toBe(0);
           }
-        },
-      );
-    },
-    400_000,
-  );
+        }
+      },
+    );
+  }, 400_000);
 
   it('the identity provider down past token expiry, then back', async () => {
     const title = `the identity provider down for ${2 * TOKEN_LIFETIME_SEC} s (tokens live ${TOKEN_LIFETIME_SEC} s), then back`;
@@ -218,40 +208,36 @@ describe.each(GUARANTEES)('reliability, %s', (guarantee) => {
     });
   }, 400_000);
 
-  it.runIf(runs(guarantee, 'rel-acl'))(
-    'an ACL revoked mid-stream, then restored',
-    async () => {
-      const principal = `User:${info.clients.app.clientId}`;
-      await runCase(
-        'rel-acl',
-        'the Read ACL on the input topic revoked for 10 s, then restored',
-        guarantee,
-        { feedMs: 15_000 },
-        async ({ run, workers }) => {
-          await sleep(3000);
-          const deny = {
-            principal,
-            resourceType: 'topic' as const,
-            name: run.topic,
-            operations: ['Read' as const],
-            permission: 'deny' as const,
-          };
-          const from = workers.map((worker) => worker.output.length);
-          await bed.kafka.createAcls([deny]);
-          await sleep(10_000);
-          await removeAcls(info.kafka, [deny]);
-          const lines = workers.map((worker, i) => logEntries(worker, from[i]));
-          // A clear, coded error, and no busy loop: a handful of lines a second at most.
-          const denied = lines
-            .flat()
-            .filter((entry) => JSON.stringify(entry).includes('STREAM_APP_ERR_KAFKA_AUTHORIZATION'));
-          expect(denied.length, 'a coded authorization error in the log').toBeGreaterThan(0);
-          for (const worker of lines) expect(worker.length, 'log lines while denied').toBeLessThan(200);
-        },
-      );
-    },
-    400_000,
-  );
+  it('an ACL revoked mid-stream, then restored', async () => {
+    const principal = `User:${info.clients.app.clientId}`;
+    await runCase(
+      'rel-acl',
+      'the Read ACL on the input topic revoked for 10 s, then restored',
+      guarantee,
+      { feedMs: 15_000 },
+      async ({ run, workers }) => {
+        await sleep(3000);
+        const deny = {
+          principal,
+          resourceType: 'topic' as const,
+          name: run.topic,
+          operations: ['Read' as const],
+          permission: 'deny' as const,
+        };
+        const from = workers.map((worker) => worker.output.length);
+        await bed.kafka.createAcls([deny]);
+        await sleep(10_000);
+        await removeAcls(info.kafka, [deny]);
+        const lines = workers.map((worker, i) => logEntries(worker, from[i]));
+        // A clear, coded error, and no busy loop: a handful of lines a second at most.
+        const denied = lines
+          .flat()
+          .filter((entry) => JSON.stringify(entry).includes('STREAM_APP_ERR_KAFKA_AUTHORIZATION'));
+        expect(denied.length, 'a coded authorization error in the log').toBeGreaterThan(0);
+        for (const worker of lines) expect(worker.length, 'log lines while denied').toBeLessThan(200);
+      },
+    );
+  }, 400_000);
 });
 
 /**
@@ -329,12 +315,7 @@ output topic, the table's changelog, and what each worker's table held when it s
 
 The last run on this machine:`;
 
-const REPORT_TAIL = `**Known issue** (open in issue 12): in one full run of two, exactly once lost orders in the rebalance storm
-(43 of 6 000) and the ACL case (113), none duplicated, on the partitions one worker handed to the other in a
-rebalance. Those two cases are skipped under exactly once until the cause is found, and this page keeps the
-run in which all 14 passed.
-
-"in the output" counts distinct orders; "counts wrong" counts accounts whose count in the changelog or a
+const REPORT_TAIL = `"in the output" counts distinct orders; "counts wrong" counts accounts whose count in the changelog or a
 table is not the number of orders sent for it (at least once, a replay counts twice). The token soak runs
 ${SOAK_MS / 1000} s here; \`STREAM_APP_RELIABILITY_SOAK_MS=300000 npm run test:reliability\` runs the full
 five minutes.`;

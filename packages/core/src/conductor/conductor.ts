@@ -437,12 +437,14 @@ export class Conductor {
   #rewind(): void {
     const seeks: TopicPartitionOffset[] = [];
     for (const offsets of this.#committer.offsets.all) {
-      if (!this.#assigned.has(partitionKey(offsets.topic, offsets.partition))) continue;
       const target = offsets.rewindTarget;
       if (target === undefined) continue;
+      // Also a partition being revoked, whose revocation waits on this commit: what it did since the last
+      // commit was aborted, so its revocation's commit must not commit it (its next owner reads it again).
       offsets.rewind(target);
-      seeks.push({ topic: offsets.topic, partition: offsets.partition, offset: target });
       const key = partitionKey(offsets.topic, offsets.partition);
+      if (!this.#assigned.has(key)) continue;
+      seeks.push({ topic: offsets.topic, partition: offsets.partition, offset: target });
       const last = this.#lastReceived.get(key);
       if (last !== undefined) this.#rewound.set(key, last);
       this.#lastReceived.delete(key);

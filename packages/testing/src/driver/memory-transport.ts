@@ -80,7 +80,7 @@ export class MemoryTransport implements Transport {
   #failure: CoreError | undefined;
   /** Exactly once: the open transaction's messages, checked and waiting for the commit. */
   #transaction: Array<OutgoingMessage & { partition: number }> | undefined;
-  #failNextCommit: Error | undefined;
+  #failNextCommit: { error: Error; after: Promise<unknown> } | undefined;
   transactions: TransactionPort | undefined;
 
   constructor(options: MemoryTransportOptions = {}) {
@@ -115,7 +115,10 @@ export class MemoryTransport implements Transport {
           commit: async (offsets, consumer) => {
             const failure = this.#failNextCommit;
             this.#failNextCommit = undefined;
-            if (failure) throw failure;
+            if (failure) {
+              await failure.after;
+              throw failure.error;
+            }
             if (this.#failure) throw this.#failure;
             const messages = this.#transaction ?? [];
             if (messages.length === 0 && offsets.length === 0) return;
@@ -267,9 +270,35 @@ export class MemoryTransport implements Transport {
     return this.#append({ ...message, partition: this.#partitionFor(message, partitions.length) });
   }
 
-  /** Exactly once: the app's next transaction commit fails with `error` (it aborts and reads its events again). */
-  failNextCommit(error: Error = new Error('injected commit failure')): void {
-    this.#failNextCommit = error;
+  /**
+   * Exactly once: the app's next transaction commit fails with `error` (it aborts and reads its events
+   * again), once `after` settles: a commit held that long is in flight while the test does something else.
+   */
+  failNextCommit(
+    error: Error = new Error('injected commit failure'),
+    after: Promise<unknown> = Promise.resolve(),
+  ): void {
+    this.#failNextCommit = { error, after };
+  }
+
+  /**
+   * A rebalance that takes these partitions of `topic` from every consumer holding them (cooperatively:
+   * the others stay): each finishes and commits their work in its revocation handler, as with a broker.
+   * Nobody is given them; a consumer that subscribes afterwards starts at the group's committed offsets.
+   */
+  async revoke(topic: string, partitions: number[]): Promise<void> {
+    for (const subscription of this.#subscriptions) {
+      const taken = partitions
+        .map((partition) => subscription.assigned.get(partitionKey(topic, partition)))
+        .filter((assigned) => assigned !== undefined);
+      if (taken.length === 0 || subscription.stopped) continue;
+      for (const { key } of taken) subscription.assigned.delete(key);
+      await subscription.handlers.onRevoked(
+        taken.map(({ partition }) => ({ topic, partition })),
+        false,
+      );
+    }
+    this.#changed();
   }
 
   /**
