@@ -234,7 +234,11 @@ describe.each(GUARANTEES)('reliability, %s', (guarantee) => {
           .flat()
           .filter((entry) => JSON.stringify(entry).includes('STREAM_APP_ERR_KAFKA_AUTHORIZATION'));
         expect(denied.length, 'a coded authorization error in the log').toBeGreaterThan(0);
-        for (const worker of lines) expect(worker.length, 'log lines while denied').toBeLessThan(200);
+        // Debug lines left out: a failing run may be repeated with the debug log on.
+        for (const worker of lines) {
+          const logged = worker.filter((entry) => entry.level !== 'debug');
+          expect(logged.length, 'log lines while denied').toBeLessThan(200);
+        }
       },
     );
   }, 400_000);
