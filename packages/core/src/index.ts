@@ -2,6 +2,8 @@ export { CoreError, StreamAppError } from './errors/index.js';
 export type { CoreErrorCode, CoreErrorDetails, StreamAppErrorCode } from './errors/index.js';
 export { KafkaDiagnostics, authenticationError, connectClient, explainKafkaError } from './kafka/kafka-diagnostics.js';
 export type { AuthorizationContext, KafkaLogSink } from './kafka/kafka-diagnostics.js';
+export { ConnectionLog } from './kafka/connection-log.js';
+export type { KafkaConnectionCounts, KafkaConnectionEvent } from './kafka/connection-log.js';
 export { arrayOf, field, Record } from './records/record.js';
 export type { RecordClass } from './records/record.js';
 export { codecNamed, recordCodec, registerCodec } from './codecs/codecs.js';

@@ -66,6 +66,43 @@ describe('TokenLifecycle', () => {
     lifecycle.close();
   });
 
+  it('hands a Kafka client a fresh token: the cached one while young, else a new one, shared', async () => {
+    const provider = new ScriptedProvider(1_000);
+    const lifecycle = new TokenLifecycle(provider, { minRefreshIntervalMs: 60_000, expiryMarginMs: 10 });
+    const first = await lifecycle.freshToken();
+    // Young (under a tenth of its life): the same token, no fetch.
+    expect((await lifecycle.freshToken()).value).toBe(first.value);
+    expect(provider.calls).toBe(1);
+    // Past that, as at librdkafka's refresh at 80 %: a new token, one fetch for every client asking then.
+    await sleep(800);
+    expect((await lifecycle.token()).value).toBe(first.value);
+    const asked = await Promise.all([lifecycle.freshToken(), lifecycle.freshToken(), lifecycle.freshToken()]);
+    expect(new Set(asked.map((token) => token.value))).toEqual(new Set(['token-2-very-secret']));
+    expect(provider.calls).toBe(2);
+    lifecycle.close();
+  });
+
+  it('while the provider fails, a Kafka client gets the valid cached token, without bypassing the backoff', async () => {
+    const provider = new ScriptedProvider(1_000);
+    const lifecycle = new TokenLifecycle(provider, {
+      minRefreshIntervalMs: 60_000,
+      expiryMarginMs: 10,
+      retry: { initialMs: 5_000 },
+    });
+    const first = await lifecycle.freshToken();
+    await sleep(300);
+    provider.failing = unreachable();
+    // The first ask past youth tries the provider, fails, and gets the cached token.
+    expect((await lifecycle.freshToken()).value).toBe(first.value);
+    expect(provider.calls).toBe(2);
+    expect((await lifecycle.freshToken()).value).toBe(first.value);
+    expect(provider.calls).toBe(2);
+    // Once no valid token is left, the error says so.
+    await sleep(800);
+    await expect(lifecycle.freshToken()).rejects.toMatchObject({ code: 'STREAM_APP_ERR_NO_VALID_TOKEN' });
+    lifecycle.close();
+  });
+
   it('respects the minimum refresh interval', async () => {
     const provider = new ScriptedProvider(400);
     const lifecycle = new TokenLifecycle(provider, { refreshAt: 0.5, minRefreshIntervalMs: 5_000, expiryMarginMs: 10 });

@@ -2,6 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { KafkaConnectionCounts } from '@stream-app/core';
 import { adminKafka, type TestbedInfo } from '@stream-app/testing';
 import type { BrokerChecks } from './broker-checks.js';
 import type { Worker, workerPool } from './worker-process.js';
@@ -47,12 +48,18 @@ export function launchCounter(
 }
 
 /** The counter app's last status line: table partitions held and recoveries pending. */
-export function lastStatus(worker: Worker): { recovering: number; held: number[] } | undefined {
+export function lastStatus(worker: Worker): CounterStatus | undefined {
   for (let i = worker.output.length - 1; i >= 0; i--) {
     const line = worker.output[i]!;
-    if (line.includes('"msg":"counter status"')) return JSON.parse(line) as { recovering: number; held: number[] };
+    if (line.includes('"msg":"counter status"')) return JSON.parse(line) as CounterStatus;
   }
   return undefined;
+}
+
+export interface CounterStatus {
+  recovering: number;
+  held: number[];
+  kafkaConnections: KafkaConnectionCounts;
 }
 
 /** The last value of every key in a changelog; `committed` leaves aborted transactions out. */

@@ -3,6 +3,7 @@ import type { Credentials } from '@stream-app/credentials/kafka';
 import { Agent, type AgentFunction, type AgentOptions } from '../agents/agent.js';
 import type { Clock } from '../clock/clock.js';
 import { CoreError } from '../errors/index.js';
+import type { KafkaConnectionCounts } from '../kafka/connection-log.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { Runtime, type AppState } from '../runtime/runtime.js';
 import type { DeadLetterInfo, Sensor } from '../sensors/sensor.js';
@@ -37,6 +38,8 @@ export interface AppStats {
   recovering: number;
   /** Timers in the middle of a run. */
   timersRunning: number;
+  /** The Kafka clients' connections: authentications, re-authentications (and refused ones), drops. */
+  kafkaConnections: KafkaConnectionCounts;
 }
 
 export interface CrontabOptions extends TimerOptions {
@@ -159,6 +162,12 @@ export class App extends EventEmitter<AppEvents> {
       outstanding: runtime.committer.offsets.outstanding(),
       recovering: runtime.tables.recovering,
       timersRunning: runtime.timers.running,
+      kafkaConnections: runtime.connections?.counts ?? {
+        authentications: 0,
+        reauthentications: 0,
+        reauthenticationFailures: 0,
+        disconnects: 0,
+      },
     };
   }
 

@@ -7,6 +7,7 @@ import { Committer } from '../committer/committer.js';
 import { Conductor, describePartitions } from '../conductor/conductor.js';
 import { DeadLetters } from '../dead-letters/dead-letters.js';
 import { CoreError } from '../errors/index.js';
+import { ConnectionLog } from '../kafka/connection-log.js';
 import type { TokenLifecycle } from '@stream-app/credentials/kafka';
 import type { Logger } from '../logging/logger.js';
 import { Replies, REPLY_TO, CORRELATION_ID } from '../replies/replies.js';
@@ -49,6 +50,8 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
   readonly given: AppOptions;
   readonly topology = new Topology();
   readonly sensors: Sensors;
+  /** What the Kafka clients logged about their connections (made at connect, with the logger then set). */
+  connections: ConnectionLog | undefined;
   readonly timers: Timers;
   logger: Logger;
   clock: Clock = systemClock;
@@ -312,6 +315,9 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
         this.#releaseToken = credentials.lifecycle.retain();
         this.#watchToken(credentials.lifecycle);
       }
+      this.connections = new ConnectionLog(this.logger.child({ source: 'librdkafka' }), (event) =>
+        this.sensors.emit('onKafkaConnection', event),
+      );
       const transport =
         this.transportOverride ??
         new KafkaTransport({
@@ -319,6 +325,7 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
           ...(credentials ? { credentials } : {}),
           principal: () => this.principal(),
           logger: this.logger,
+          connections: this.connections,
           ...(this.given.clientConfig ? { clientConfig: this.given.clientConfig } : {}),
         });
       await transport.connect(

@@ -1,4 +1,5 @@
 import type { Agent } from '../agents/agent.js';
+import type { KafkaConnectionEvent } from '../kafka/connection-log.js';
 import type { StreamEvent } from '../streams/event.js';
 import type { IncomingMessage, OutgoingMessage, TopicPartition, TopicPartitionOffset } from '../transport/transport.js';
 
@@ -73,6 +74,8 @@ export interface Sensor {
   onTimerRun?(info: { timer: string; durationMs: number; error?: Error }): void;
   /** The credentials' token lifecycle got a new token, or failed to. */
   onTokenRefresh?(info: { ok: boolean; expiresAt?: number; error?: Error }): void;
+  /** A Kafka client's connection authenticated, re-authenticated (KIP-368), failed to re-authenticate or dropped. */
+  onKafkaConnection?(event: KafkaConnectionEvent): void;
 }
 
 type Hook = keyof Sensor;

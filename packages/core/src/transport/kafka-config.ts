@@ -1,5 +1,6 @@
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import { kafkaClientConfig, type Credentials } from '@stream-app/credentials/kafka';
+import { withSecurityDebug, type ConnectionLog } from '../kafka/connection-log.js';
 import type { Logger } from '../logging/logger.js';
 
 /** librdkafka properties, typed by the client's own declarations. */
@@ -13,6 +14,19 @@ export interface KafkaTransportOptions {
   logger: Logger;
   /** librdkafka properties for every client (e.g. `client.id`), below the ones stream-app sets. */
   clientConfig?: LibrdkafkaConfig;
+  /** Reads what the clients log about their connections (the transport makes one when not given). */
+  connections?: ConnectionLog;
+}
+
+/**
+ * Over SASL, librdkafka's `security` debug context (added to the user's): its lines say when a connection
+ * authenticates and re-authenticates, which `ConnectionLog` counts. They are few, one or two per
+ * authentication, and logged at debug level.
+ */
+function debugConfig(options: KafkaTransportOptions): Pick<LibrdkafkaConfig, 'debug'> {
+  const sasl = options.credentials && options.credentials.kind !== 'ssl';
+  if (!sasl) return options.clientConfig?.debug ? { debug: options.clientConfig.debug } : {};
+  return { debug: withSecurityDebug(options.clientConfig?.debug) as LibrdkafkaConfig['debug'] };
 }
 
 /** The configuration every client of the transport is built from: the user's properties, then the credentials'. */
@@ -20,6 +34,7 @@ export function commonConfig(options: KafkaTransportOptions, logger: KafkaJS.Log
   const { kafkaJS, ...librdkafka } = kafkaClientConfig(options.credentials);
   return {
     ...options.clientConfig,
+    ...debugConfig(options),
     // The credentials' librdkafka part is only ssl.* properties, which the client's types spell as strings.
     ...(librdkafka as LibrdkafkaConfig),
     kafkaJS: { ...kafkaJS, brokers: options.bootstrap.split(','), logger },
@@ -35,6 +50,7 @@ export function librdkafkaConfig(options: KafkaTransportOptions): LibrdkafkaConf
   const sasl = kafkaJS.sasl;
   const config: LibrdkafkaConfig = {
     ...options.clientConfig,
+    ...debugConfig(options),
     ...(librdkafka as LibrdkafkaConfig),
     'bootstrap.servers': options.bootstrap,
     'security.protocol': `${sasl ? 'sasl_' : ''}${kafkaJS.ssl ? 'ssl' : 'plaintext'}`,

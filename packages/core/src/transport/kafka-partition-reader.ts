@@ -38,9 +38,16 @@ export class KafkaPartitionReader implements PartitionReader {
       },
       {},
     );
+    // What librdkafka logs is read for what happens to the reader's connections (re-authentications).
+    const connections = options.connections;
+    const name = `partition-reader-${groupId.slice(-8)}`;
+    consumer.on('event.log', (entry: { message: string }) => void connections?.handled(entry.message, name));
     // The client emits 'error' for a failed token callback; unobserved, it would crash the process.
-    consumer.on('event.error', (error: LibrdKafkaError) => log.warn(error.message));
-    consumer.on('error' as 'event.error', (error: LibrdKafkaError) => log.warn(error.message));
+    const warn = (error: LibrdKafkaError) => {
+      if (!connections?.handled(error.message, name)) log.warn(error.message);
+    };
+    consumer.on('event.error', warn);
+    consumer.on('error' as 'event.error', warn);
     await new Promise<void>((resolve, reject) =>
       consumer.connect({ timeout: TIMEOUT_MS }, (error) =>
         error

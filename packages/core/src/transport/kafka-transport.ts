@@ -2,6 +2,7 @@ import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { kafkaClientConfig } from '@stream-app/credentials/kafka';
 import { CoreError, StreamAppError } from '../errors/index.js';
 import { connectClient, explainKafkaError, KafkaDiagnostics } from '../kafka/kafka-diagnostics.js';
+import { ConnectionLog } from '../kafka/connection-log.js';
 import { ReadRefusals, type Reads } from '../kafka/read-refusals.js';
 import { KafkaAdmin } from './kafka-admin.js';
 import { commonConfig, type KafkaTransportOptions } from './kafka-config.js';
@@ -26,6 +27,8 @@ export type { KafkaTransportOptions } from './kafka-config.js';
 export class KafkaTransport implements Transport {
   readonly description: { bootstrap: string; mechanism: string };
   readonly admin: KafkaAdmin;
+  /** What every client of this transport logged about its connections: authentications, re-authentications, drops. */
+  readonly connections: ConnectionLog;
   readonly #options: KafkaTransportOptions;
   readonly #kafka: KafkaJS.Kafka;
   readonly #diagnostics: KafkaDiagnostics;
@@ -39,7 +42,6 @@ export class KafkaTransport implements Transport {
   readonly #batcher: SendBatcher;
 
   constructor(options: KafkaTransportOptions) {
-    this.#options = options;
     const sasl = kafkaClientConfig(options.credentials).kafkaJS;
     this.description = {
       bootstrap: options.bootstrap,
@@ -48,8 +50,12 @@ export class KafkaTransport implements Transport {
     const log = options.logger.child({ source: 'librdkafka' });
     // librdkafka retries transient trouble itself ("…: retrying"); only what it gives up on is worth a warning.
     const refusals = new ReadRefusals(log, options.principal, () => this.#reads);
-    this.#diagnostics = new KafkaDiagnostics((level, message) => {
+    this.connections = options.connections ?? new ConnectionLog(log);
+    const connections = this.connections;
+    this.#options = { ...options, connections };
+    this.#diagnostics = new KafkaDiagnostics((level, message, extra) => {
       if (refusals.handled(message)) return;
+      if (connections.handled(message, (extra as { name?: string } | undefined)?.name)) return;
       if ((level === 'error' || level === 'warn') && !/retrying\)?$/.test(message)) log.warn(message);
       else log.debug(message);
     });

@@ -61,9 +61,10 @@ function securityConfig(credentials: Credentials | undefined): KafkaClientSecuri
           ssl: Boolean(ssl),
           sasl: {
             mechanism: 'oauthbearer',
-            // librdkafka calls this for the first token and again at 80% of its life; the lifecycle answers from its shared cache.
+            // librdkafka calls this for the first token and again at 80% of its life: a fresh token, so that
+            // no re-authentication presents one about to expire (TokenLifecycle.freshToken says why).
             oauthBearerProvider: async () => {
-              const token = await lifecycle.token();
+              const token = await lifecycle.freshToken();
               const merged = { ...token.extensions, ...extensions };
               return {
                 value: token.value,

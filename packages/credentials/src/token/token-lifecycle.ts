@@ -54,6 +54,8 @@ const DEFAULTS = {
   expiryMarginMs: 1_000,
   fetchTimeoutMs: 30_000,
 };
+/** `freshToken` hands over the cached token while no more than this fraction of its life has passed. */
+const YOUNG_FRACTION = 0.1;
 // setTimeout turns longer delays into 1 ms.
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -127,6 +129,31 @@ export class TokenLifecycle extends EventEmitter<TokenLifecycleEvents> {
     }
   }
 
+  /**
+   * A token for a Kafka client to authenticate or re-authenticate with (librdkafka asks at 80 % of the
+   * life of the token it holds): the cached one while it is young, else one fetched now (shared with
+   * any fetch under way). The broker ends each session when the token it was opened with expires, and
+   * refuses a re-authentication that comes less than a second after the last one (Kafka's
+   * `KafkaChannel.MIN_REAUTH_INTERVAL_ONE_SECOND_NANOS`). Handed the cached token near its end, a client
+   * re-authenticated with it, got a session of a fraction of a second, and its next re-authentication
+   * was refused and the connection dropped. A young token leaves every session at least a tenth of a
+   * token's life to re-authenticate with the next one. While the provider fails (backing off), the valid
+   * cached token is handed over, whatever its age.
+   */
+  async freshToken(): Promise<AccessToken> {
+    if (this.#state === 'closed')
+      throw new CredentialsError('STREAM_APP_ERR_NO_VALID_TOKEN', 'the token lifecycle is closed');
+    const current = this.#current;
+    if (current && this.#isValid(current) && (this.#state === 'failing' || this.#isYoung(current))) return current;
+    try {
+      return await this.#refresh();
+    } catch (error) {
+      const kept = this.#current;
+      if (kept && this.#isValid(kept)) return kept;
+      throw this.#noValidToken(error as StreamAppError);
+    }
+  }
+
   stats(): TokenStats {
     const now = Date.now();
     return {
@@ -162,6 +189,12 @@ export class TokenLifecycle extends EventEmitter<TokenLifecycleEvents> {
     this.#state = 'closed';
     clearTimeout(this.#timer);
     this.#current = undefined;
+  }
+
+  /** Obtained within the first tenth of its life. */
+  #isYoung(token: AccessToken): boolean {
+    const lifetime = token.expiresAt - this.#obtainedAt;
+    return Date.now() - this.#obtainedAt <= lifetime * YOUNG_FRACTION;
   }
 
   #isValid(token: AccessToken): boolean {

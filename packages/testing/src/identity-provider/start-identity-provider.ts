@@ -27,6 +27,8 @@ export interface IdentityProviderClient {
   authMethod?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
   grants?: GrantType[];
   scopes?: string[];
+  /** Its client-credentials access tokens live this long (default: the provider's `accessTokenLifetimeSec`). */
+  accessTokenLifetimeSec?: number;
 }
 
 export interface IdentityProviderOptions {
@@ -44,6 +46,8 @@ export interface IdentityProviderOptions {
 export interface TokenRequestStats {
   /** Requests to the token endpoint since start (any outcome). */
   tokenRequests: number;
+  /** The same, by the client id of the request's HTTP Basic authentication (client_secret_basic). */
+  tokenRequestsByClient: { [clientId: string]: number };
 }
 
 /** What tests in other processes need to reach the provider (see `startTestbed`). */
@@ -77,12 +81,16 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
   const algorithm = options.algorithm ?? 'RS256';
   const lifetime = options.accessTokenLifetimeSec ?? 300;
   let keys: JWK[] = [await generateSigningKey(algorithm)];
-  const stats: TokenRequestStats = { tokenRequests: 0 };
+  const stats: TokenRequestStats = { tokenRequests: 0, tokenRequestsByClient: {} };
   const sockets = new Set<Socket>();
 
   let handler: (req: IncomingMessage, res: ServerResponse) => void = () => {};
   const server: Server = createServer((req, res) => {
-    if (req.method === 'POST' && req.url?.startsWith('/token')) stats.tokenRequests += 1;
+    if (req.method === 'POST' && req.url?.startsWith('/token')) {
+      stats.tokenRequests += 1;
+      const clientId = basicClientId(req.headers.authorization);
+      if (clientId) stats.tokenRequestsByClient[clientId] = (stats.tokenRequestsByClient[clientId] ?? 0) + 1;
+    }
     handler(req, res);
   });
   server.on('connection', (socket) => {
@@ -158,6 +166,15 @@ function listen(server: Server, port: number): Promise<void> {
   });
 }
 
+/** The client id of an HTTP Basic `Authorization` header (form-encoded, RFC 6749 §2.3.1). */
+function basicClientId(header: string | undefined): string | undefined {
+  const match = /^Basic\s+(.+)$/i.exec(header ?? '');
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1]!, 'base64').toString();
+  const colon = decoded.indexOf(':');
+  return colon > 0 ? decodeURIComponent(decoded.slice(0, colon).replaceAll('+', ' ')) : undefined;
+}
+
 function createProvider(
   issuer: string,
   keys: JWK[],
@@ -168,6 +185,9 @@ function createProvider(
   adapter: ReturnType<typeof memoryAdapterFactory>,
 ): Provider {
   const scopes = new Set(['kafka', ...clients.flatMap((client) => client.scopes ?? [])]);
+  const lifetimes = new Map(clients.map((client) => [client.clientId, client.accessTokenLifetimeSec ?? lifetime]));
+  const lifetimeOf = (client: { clientId: string } | undefined) =>
+    (client && lifetimes.get(client.clientId)) ?? lifetime;
   const provider = new Provider(issuer, {
     adapter,
     clients: clients.map((client) => toClientMetadata(client, algorithm)),
@@ -183,12 +203,12 @@ function createProvider(
         defaultResource: async (_ctx, _client, oneOf) => oneOf ?? audience,
         useGrantedResource: async () => true,
         // Any absolute URI is a resource server here, so tests can ask for a token with the wrong audience.
-        getResourceServerInfo: async (_ctx, resourceIndicator) => {
+        getResourceServerInfo: async (_ctx, resourceIndicator, client) => {
           if (!/^[a-z][a-z0-9+.-]*:/i.test(resourceIndicator)) throw new errors.InvalidTarget();
           return {
             scope: [...scopes].join(' '),
             audience: resourceIndicator,
-            accessTokenTTL: lifetime,
+            accessTokenTTL: lifetimeOf(client),
             accessTokenFormat: 'jwt',
             jwt: { sign: { alg: algorithm } },
           };
@@ -197,7 +217,7 @@ function createProvider(
     },
     ttl: {
       AccessToken: lifetime,
-      ClientCredentials: lifetime,
+      ClientCredentials: (_ctx, _token, client) => lifetimeOf(client),
       RefreshToken: 24 * 3600,
       Grant: 24 * 3600,
       Session: 24 * 3600,

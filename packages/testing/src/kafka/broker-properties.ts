@@ -3,6 +3,8 @@ export interface BrokerPorts {
   admin: number;
   oauth: number;
   oauthSsl: number;
+  /** More SASL_PLAINTEXT OAUTHBEARER listeners, by their `connections.max.reauth.ms`. */
+  reauth: Array<{ reauthMs: number; port: number }>;
 }
 
 export interface BrokerPropertiesInput {
@@ -36,12 +38,17 @@ export function brokerProperties(input: BrokerPropertiesInput): string {
     /;$/,
     ` user_${input.passwordUser.username}="${input.passwordUser.password}";`,
   );
-  const oauthListener = (name: string): Record<string, string | number> => ({
+  const oauthListener = (name: string, reauthMs = input.reauthMs): Record<string, string | number> => ({
     [`listener.name.${name}.sasl.enabled.mechanisms`]: 'OAUTHBEARER',
     [`listener.name.${name}.oauthbearer.sasl.jaas.config`]: `${OAUTH_LOGIN} required ;`,
     [`listener.name.${name}.oauthbearer.sasl.server.callback.handler.class`]: OAUTH_VALIDATOR,
-    [`listener.name.${name}.oauthbearer.connections.max.reauth.ms`]: input.reauthMs,
+    [`listener.name.${name}.oauthbearer.connections.max.reauth.ms`]: reauthMs,
   });
+  const reauthListeners = ports.reauth.map(({ reauthMs, port }) => ({
+    name: reauthListenerName(reauthMs),
+    port,
+    reauthMs,
+  }));
   const properties: Record<string, string | number | boolean> = {
     'process.roles': 'broker,controller',
     'node.id': 1,
@@ -51,14 +58,18 @@ export function brokerProperties(input: BrokerPropertiesInput): string {
       `ADMIN://127.0.0.1:${ports.admin}`,
       `OAUTH://127.0.0.1:${ports.oauth}`,
       `OAUTH_SSL://127.0.0.1:${ports.oauthSsl}`,
+      ...reauthListeners.map(({ name, port }) => `${name}://127.0.0.1:${port}`),
     ].join(','),
     'advertised.listeners': [
       `ADMIN://127.0.0.1:${ports.admin}`,
       `OAUTH://127.0.0.1:${ports.oauth}`,
       `OAUTH_SSL://127.0.0.1:${ports.oauthSsl}`,
+      ...reauthListeners.map(({ name, port }) => `${name}://127.0.0.1:${port}`),
     ].join(','),
-    'listener.security.protocol.map':
+    'listener.security.protocol.map': [
       'CONTROLLER:SASL_PLAINTEXT,ADMIN:SASL_PLAINTEXT,OAUTH:SASL_PLAINTEXT,OAUTH_SSL:SASL_SSL',
+      ...reauthListeners.map(({ name }) => `${name}:SASL_PLAINTEXT`),
+    ].join(','),
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'ADMIN',
     'sasl.mechanism.controller.protocol': 'PLAIN',
@@ -71,6 +82,7 @@ export function brokerProperties(input: BrokerPropertiesInput): string {
     'listener.name.admin.plain.sasl.jaas.config': adminListenerJaas,
     ...oauthListener('oauth'),
     ...oauthListener('oauth_ssl'),
+    ...Object.assign({}, ...reauthListeners.map(({ name, reauthMs }) => oauthListener(name.toLowerCase(), reauthMs))),
     'listener.name.oauth_ssl.ssl.keystore.type': 'PKCS12',
     'listener.name.oauth_ssl.ssl.keystore.location': input.keystoreFile,
     'listener.name.oauth_ssl.ssl.keystore.password': input.keystorePassword,
@@ -106,6 +118,11 @@ export function brokerProperties(input: BrokerPropertiesInput): string {
     .map(([key, value]) => `${key}=${String(value)}`)
     .join('\n')
     .concat('\n');
+}
+
+/** The listener that re-authenticates every `reauthMs` (0: never). */
+export function reauthListenerName(reauthMs: number): string {
+  return `OAUTH_REAUTH_${reauthMs}`;
 }
 
 export const LOG4J2_PROPERTIES = `status = error

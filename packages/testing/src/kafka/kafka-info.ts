@@ -8,6 +8,8 @@ export interface KafkaInfo {
     oauth: string;
     /** SASL_SSL + OAUTHBEARER, certificate signed by `caFile`. */
     oauthSsl: string;
+    /** SASL_PLAINTEXT + OAUTHBEARER listeners asked for with `reauthListeners`, by `connections.max.reauth.ms`. */
+    reauth: { [reauthMs: number]: string };
   };
   caFile: string;
   adminUser: { username: string; password: string };

@@ -19,6 +19,8 @@ export interface KafkaOptions {
   identityProvider: { issuer: string; jwksUri: string; audience: string };
   /** `connections.max.reauth.ms` on the OAuth listeners (KIP-368); default 0 = no re-authentication. */
   reauthMs?: number;
+  /** More SASL_PLAINTEXT OAUTHBEARER listeners, one per `connections.max.reauth.ms` given (`bootstrap.reauth`). */
+  reauthListeners?: number[];
   /** How often the broker re-reads the JWKS; default 60 s (an unknown `kid` also triggers a read). */
   jwksRefreshMs?: number;
   /** Extra `server.properties` entries. */
@@ -54,8 +56,16 @@ export async function startKafka(options: KafkaOptions): Promise<KafkaBroker> {
   const adminPassword = randomBytes(12).toString('hex');
   const passwordUser = { username: 'password-app', password: randomBytes(12).toString('hex') };
   const certificates = makeBrokerCertificates(dataDir, randomBytes(12).toString('hex'));
-  const [controller, admin, oauth, oauthSsl] = (await freePorts(4)) as [number, number, number, number];
-  const ports = { controller, admin, oauth, oauthSsl };
+  const reauthListeners = options.reauthListeners ?? [];
+  const [controller, admin, oauth, oauthSsl, ...more] = (await freePorts(4 + reauthListeners.length)) as [
+    number,
+    number,
+    number,
+    number,
+    ...number[],
+  ];
+  const reauth = reauthListeners.map((reauthMs, i) => ({ reauthMs, port: more[i]! }));
+  const ports = { controller, admin, oauth, oauthSsl, reauth };
   const configFile = join(dataDir, 'server.properties');
   writeFileSync(
     configFile,
@@ -97,6 +107,7 @@ export async function startKafka(options: KafkaOptions): Promise<KafkaBroker> {
       admin: `127.0.0.1:${ports.admin}`,
       oauth: `127.0.0.1:${ports.oauth}`,
       oauthSsl: `127.0.0.1:${ports.oauthSsl}`,
+      reauth: Object.fromEntries(reauth.map(({ reauthMs, port }) => [reauthMs, `127.0.0.1:${port}`])),
     },
     caFile: certificates.caFile,
     adminUser: { username: 'admin', password: adminPassword },

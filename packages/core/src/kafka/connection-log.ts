@@ -1,0 +1,126 @@
+import type { Logger } from '../logging/logger.js';
+
+/** What happened to one connection of one Kafka client, as its log tells it. */
+export interface KafkaConnectionEvent {
+  /** The client instance, e.g. `rdkafka#producer-2`. */
+  client: string;
+  /** The broker connection, e.g. `sasl_plaintext://127.0.0.1:9093/1`. */
+  broker: string;
+  kind: 'authenticated' | 'reauthenticated' | 'reauthentication-failed' | 'disconnected';
+  /** `authenticated`, `reauthenticated`: the session lifetime the broker gave (0: none). */
+  sessionLifetimeMs?: number;
+  /** `reauthentication-failed`: the client's reason. */
+  reason?: string;
+}
+
+export interface KafkaConnectionCounts {
+  /** Connections that authenticated (SASL), re-authentications not included. */
+  authentications: number;
+  /** KIP-368 re-authentications of open connections. */
+  reauthentications: number;
+  /** Re-authentications the broker refused (the connection is then dropped and made again). */
+  reauthenticationFailures: number;
+  /** Connections that dropped (the client connects again). */
+  disconnects: number;
+}
+
+// librdkafka's lines, with the `security` debug context on; the thread prefix names the broker connection:
+// "[thrd:sasl_plaintext://127.0.0.1:9093/1]: sasl_plaintext://127.0.0.1:9093/1: Auth in state REAUTH (handshake supported)"
+// "[thrd:sasl_plaintext://127.0.0.1:9093/1]: Received session lifetime 9876 ms from broker"
+// "[thrd:…]: …/1: SASL OAUTHBEARER mechanism handshake failed: Broker: Request not valid in current SASL state: … (after 2ms in state AUTH_HANDSHAKE)"
+// "[thrd:…]: …/1: Disconnected (after 59989ms in state UP)"
+const THREAD = /^\[thrd:([^\]]+)\]: (?:\S+: )?(.*)$/s;
+const REAUTH_START = /^Auth in state REAUTH\b/;
+const SESSION = /^Received session lifetime (\d+) ms from broker/;
+const AUTH_FAILED =
+  /^(?:SASL \S+ mechanism handshake failed|SASL authentication error|SASL authentication failed)(.*?)(?: \(after \d+ms in state \w+.*\))?$/s;
+const DISCONNECTED = /^Disconnected\b/;
+/** Lines the client adds about a connection it just dropped, which the one coded warning stands for. */
+const ECHOES = /^(?:Error: )?(?:authentication failure|all broker connections are down|broker transport failure)\b/i;
+const ECHO_MS = 2_000;
+
+/**
+ * Reads a client's log for what happens to its connections: authentications, re-authentications (KIP-368),
+ * refused re-authentications and disconnects, counted and reported to `onEvent`. A refused
+ * re-authentication becomes one coded warning, and the client's own lines about it are left to debug.
+ */
+export class ConnectionLog {
+  readonly #log: Logger;
+  readonly #onEvent: (event: KafkaConnectionEvent) => void;
+  readonly #reauthenticating = new Set<string>();
+  readonly #counts: KafkaConnectionCounts = {
+    authentications: 0,
+    reauthentications: 0,
+    reauthenticationFailures: 0,
+    disconnects: 0,
+  };
+  /** When each client's last refused re-authentication was warned about. */
+  readonly #warnedAt = new Map<string, number>();
+
+  constructor(log: Logger, onEvent: (event: KafkaConnectionEvent) => void = () => {}) {
+    this.#log = log;
+    this.#onEvent = onEvent;
+  }
+
+  get counts(): KafkaConnectionCounts {
+    return { ...this.#counts };
+  }
+
+  /** True when the line was taken care of here (warned about, or an echo of that warning); else log it as usual. */
+  handled(message: string, client = 'client'): boolean {
+    const thread = THREAD.exec(message);
+    if (!thread) return this.#isEcho(message, client);
+    const broker = thread[1]!;
+    const text = thread[2]!;
+    const key = `${client} ${broker}`;
+    if (REAUTH_START.test(text)) {
+      this.#reauthenticating.add(key);
+      return false;
+    }
+    const session = SESSION.exec(text);
+    if (session) {
+      const reauthenticated = this.#reauthenticating.delete(key);
+      this.#counts[reauthenticated ? 'reauthentications' : 'authentications'] += 1;
+      this.#onEvent({
+        client,
+        broker,
+        kind: reauthenticated ? 'reauthenticated' : 'authenticated',
+        sessionLifetimeMs: Number(session[1]),
+      });
+      return false;
+    }
+    const failed = AUTH_FAILED.exec(text);
+    if (failed && this.#reauthenticating.delete(key)) {
+      this.#counts.reauthenticationFailures += 1;
+      const reason = text.replace(/ \(after \d+ms in state \w+.*\)$/s, '');
+      this.#onEvent({ client, broker, kind: 'reauthentication-failed', reason });
+      this.#warnedAt.set(client, Date.now());
+      this.#log.warn('the broker refused to re-authenticate a connection; the client connects again', {
+        code: 'STREAM_APP_ERR_KAFKA_REAUTHENTICATION',
+        client,
+        broker,
+        reason,
+      });
+      return true;
+    }
+    if (DISCONNECTED.test(text)) {
+      this.#reauthenticating.delete(key);
+      this.#counts.disconnects += 1;
+      this.#onEvent({ client, broker, kind: 'disconnected' });
+      return false;
+    }
+    return this.#isEcho(text, client);
+  }
+
+  #isEcho(text: string, client: string): boolean {
+    const warnedAt = this.#warnedAt.get(client);
+    return warnedAt !== undefined && Date.now() - warnedAt < ECHO_MS && ECHOES.test(text);
+  }
+}
+
+/** librdkafka's `debug` with the `security` context added, which `ConnectionLog` reads. */
+export function withSecurityDebug(debug: unknown): string {
+  const contexts = typeof debug === 'string' && debug.trim() !== '' ? debug.split(',').map((c) => c.trim()) : [];
+  if (contexts.includes('all') || contexts.includes('security')) return contexts.join(',');
+  return [...contexts, 'security'].join(',');
+}
