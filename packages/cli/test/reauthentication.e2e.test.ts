@@ -4,7 +4,7 @@
 // connection may fail a re-authentication or drop, no order may be lost, and the identity provider sees
 // about one token request per 80 % of a token's life. The rows run side by side, each on a listener of
 // its own and with an OAuth client of its own, so the whole table costs the longest row.
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { startTestbed, type Testbed, type TestbedInfo } from '@stream-app/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { brokerChecks, waitUntil } from './helpers/broker-checks.js';
@@ -63,6 +63,9 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(async () => {
   await checks.close();
+  // STREAM_APP_REAUTH_BROKER_LOG=<file> keeps the broker's log (its authenticator logs at debug) for a reader.
+  const keep = process.env.STREAM_APP_REAUTH_BROKER_LOG;
+  if (keep && bed) copyFileSync(bed.kafka.logFile, keep);
   await bed?.stop();
 });
 

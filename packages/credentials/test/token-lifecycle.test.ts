@@ -3,7 +3,14 @@
 import { inspect } from 'node:util';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { AbstractTokenProvider, StreamAppError, TokenLifecycle, type AccessToken } from '../src/index.js';
+import {
+  AbstractTokenProvider,
+  StreamAppError,
+  TokenLifecycle,
+  toAccessToken,
+  type AccessToken,
+} from '../src/index.js';
+import { refreshHint } from '../src/kafka/kafka-client-config.js';
 
 class ScriptedProvider extends AbstractTokenProvider {
   calls = 0;
@@ -296,6 +303,20 @@ describe('TokenLifecycle', () => {
     const token = await lifecycle.token();
     expect(token.expiresAt - Date.now()).toBeGreaterThan(55_000);
     lifecycle.close();
+  });
+
+  it("a JWT's exp wins over a later expires_in (the broker ends the session at exp)", async () => {
+    const exp = Math.floor(Date.now() / 1000) + 10;
+    const jwt = await new SignJWT({ sub: 'svc', exp }).setProtectedHeader({ alg: 'HS256' }).sign(new Uint8Array(32));
+    const counted = toAccessToken({ value: jwt, expiresAt: exp * 1000 + 900, principal: 'svc' }, 60_000);
+    expect(counted.expiresAt).toBe(exp * 1000);
+    const earlier = toAccessToken({ value: jwt, expiresAt: exp * 1000 - 5_000, principal: 'svc' }, 60_000);
+    expect(earlier.expiresAt).toBe(exp * 1000 - 5_000);
+  });
+
+  it('tells librdkafka three quarters of the remaining life, so that it asks again at 60 %', () => {
+    expect(refreshHint(20_000, 10_000)).toBe(17_500);
+    expect(refreshHint(5_000, 10_000)).toBe(10_000);
   });
 
   it("a provider's own error is not kept as the cause (it may hold a token)", async () => {

@@ -24,19 +24,20 @@ export interface KafkaConnectionCounts {
   disconnects: number;
 }
 
-// librdkafka's lines, with the `security` debug context on; the thread prefix names the broker connection:
+// librdkafka's lines, with the `security` debug context on; the thread prefix names the broker connection
+// (a broker's, or the group coordinator's):
 // "[thrd:sasl_plaintext://127.0.0.1:9093/1]: sasl_plaintext://127.0.0.1:9093/1: Auth in state REAUTH (handshake supported)"
-// "[thrd:sasl_plaintext://127.0.0.1:9093/1]: Received session lifetime 9876 ms from broker"
-// "[thrd:…]: …/1: SASL OAUTHBEARER mechanism handshake failed: Broker: Request not valid in current SASL state: … (after 2ms in state AUTH_HANDSHAKE)"
+// "[thrd:GroupCoordinator]: Received session lifetime 9876 ms from broker"
+// "[thrd:…]: GroupCoordinator/1: 127.0.0.1:9093: SASL OAUTHBEARER mechanism handshake failed: Broker: Request not valid in current SASL state: … (after 2ms in state AUTH_HANDSHAKE)"
 // "[thrd:…]: …/1: Disconnected (after 59989ms in state UP)"
-const THREAD = /^\[thrd:([^\]]+)\]: (?:\S+: )?(.*)$/s;
-const REAUTH_START = /^Auth in state REAUTH\b/;
-const SESSION = /^Received session lifetime (\d+) ms from broker/;
-const AUTH_FAILED =
-  /^(?:SASL \S+ mechanism handshake failed|SASL authentication error|SASL authentication failed)(.*?)(?: \(after \d+ms in state \w+.*\))?$/s;
-const DISCONNECTED = /^Disconnected\b/;
+const THREAD = /^\[thrd:([^\]]+)\]: (.*)$/s;
+const REAUTH_START = /\bAuth in state REAUTH\b/;
+const SESSION = /\bReceived session lifetime (\d+) ms from broker/;
+const AUTH_FAILED = /\b(?:SASL \S+ mechanism handshake failed|SASL authentication error|SASL authentication failed)\b/;
+const DISCONNECTED = /(?:^|: )Disconnected\b/;
+const STATE_SUFFIX = / \(after \d+ms in state \w+[^)]*\)(?: \(_\w+\))?$/s;
 /** Lines the client adds about a connection it just dropped, which the one coded warning stands for. */
-const ECHOES = /^(?:Error: )?(?:authentication failure|all broker connections are down|broker transport failure)\b/i;
+const ECHOES = /(?:authentication failure|all broker connections are down|broker transport failure|mechanism handshake failed)/i;
 const ECHO_MS = 2_000;
 
 /**
@@ -89,10 +90,9 @@ export class ConnectionLog {
       });
       return false;
     }
-    const failed = AUTH_FAILED.exec(text);
-    if (failed && this.#reauthenticating.delete(key)) {
+    if (AUTH_FAILED.test(text) && this.#reauthenticating.delete(key)) {
       this.#counts.reauthenticationFailures += 1;
-      const reason = text.replace(/ \(after \d+ms in state \w+.*\)$/s, '');
+      const reason = text.replace(STATE_SUFFIX, '').replace(/^(?:\S+: )+(?=SASL)/, '');
       this.#onEvent({ client, broker, kind: 'reauthentication-failed', reason });
       this.#warnedAt.set(client, Date.now());
       this.#log.warn('the broker refused to re-authenticate a connection; the client connects again', {

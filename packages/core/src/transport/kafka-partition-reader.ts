@@ -41,7 +41,9 @@ export class KafkaPartitionReader implements PartitionReader {
     // What librdkafka logs is read for what happens to the reader's connections (re-authentications).
     const connections = options.connections;
     const name = `partition-reader-${groupId.slice(-8)}`;
-    consumer.on('event.log', (entry: { message: string }) => void connections?.handled(entry.message, name));
+    consumer.on('event.log', (entry: { message: string }) => {
+      if (!connections?.handled(entry.message, name)) log.debug(entry.message, { client: name });
+    });
     // The client emits 'error' for a failed token callback; unobserved, it would crash the process.
     const warn = (error: LibrdKafkaError) => {
       if (!connections?.handled(error.message, name)) log.warn(error.message);

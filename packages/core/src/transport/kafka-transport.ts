@@ -54,10 +54,12 @@ export class KafkaTransport implements Transport {
     const connections = this.connections;
     this.#options = { ...options, connections };
     this.#diagnostics = new KafkaDiagnostics((level, message, extra) => {
+      const client = (extra as { name?: string } | undefined)?.name;
       if (refusals.handled(message)) return;
-      if (connections.handled(message, (extra as { name?: string } | undefined)?.name)) return;
-      if ((level === 'error' || level === 'warn') && !/retrying\)?$/.test(message)) log.warn(message);
-      else log.debug(message);
+      if (connections.handled(message, client)) return;
+      const fields = client ? { client } : {};
+      if ((level === 'error' || level === 'warn') && !/retrying\)?$/.test(message)) log.warn(message, fields);
+      else log.debug(message, fields);
     });
     this.#kafka = new KafkaJS.Kafka(commonConfig(options, this.#diagnostics.logger));
     this.admin = new KafkaAdmin(this.#kafka, this.#diagnostics, options);

@@ -40,9 +40,14 @@ export function toAccessToken(result: AccessToken | string, defaultLifetimeMs: n
     Number.isFinite(result.expiresAt) && result.principal !== undefined
       ? undefined
       : toAccessToken(result.value, defaultLifetimeMs, now);
+  // A JWT's own exp wins when it comes first: it is what the broker ends the session at, and expires_in
+  // counted from the answer's arrival runs up to a second or more past it (exp is in whole seconds).
+  const exp = decodeClaims(result.value)?.exp;
+  const given = Number.isFinite(result.expiresAt) ? result.expiresAt : undefined;
+  const expiresAt = typeof exp === 'number' && given !== undefined ? Math.min(given, exp * 1000) : given;
   return {
     ...result,
-    expiresAt: Number.isFinite(result.expiresAt) ? result.expiresAt : (fromValue?.expiresAt ?? now + defaultLifetimeMs),
+    expiresAt: expiresAt ?? fromValue?.expiresAt ?? now + defaultLifetimeMs,
     ...(result.principal === undefined && fromValue?.principal ? { principal: fromValue.principal } : {}),
   };
 }
