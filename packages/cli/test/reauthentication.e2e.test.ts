@@ -131,6 +131,16 @@ async function runRow(row: Row, i: number): Promise<RowResult> {
 describe('re-authentication in every regime of token lifetime and broker re-authentication', () => {
   it(`${ROWS.length} workers side by side for ${LIFETIMES} token lifetimes each: no failed re-authentication, no dropped connection, no order lost`, async () => {
     const results = await Promise.all(ROWS.map((row, i) => runRow(row, i)));
+    console.table(
+      results.map(({ row, seconds, tokenRequests, status, trouble }) => ({
+        token: `${row.tokenSec} s`,
+        'broker re-auth': `${row.reauthMs} ms`,
+        seconds: Math.round(seconds),
+        'token requests': tokenRequests,
+        ...status?.kafkaConnections,
+        warnings: trouble.length,
+      })),
+    );
     for (const result of results) {
       const { row } = result;
       const name = `${row.tokenSec} s tokens, broker re-authentication ${row.reauthMs} ms`;
@@ -143,8 +153,8 @@ describe('re-authentication in every regime of token lifetime and broker re-auth
       expect(connections.disconnects, `${name}: dropped connections`).toBe(0);
       // Every session is bounded by its token's expiry, even where the broker's own bound is 0 (never).
       expect(connections.reauthentications, `${name}: re-authentications`).toBeGreaterThan(LIFETIMES - 1);
-      // One token at start, then one per 80 % (± 5 %) of a lifetime, for the whole process.
-      const expected = 1 + result.seconds / (0.8 * row.tokenSec);
+      // One token at start, then one per 60 % of a lifetime (librdkafka's refresh), shared by the process's clients.
+      const expected = 1 + result.seconds / (0.6 * row.tokenSec);
       expect(result.tokenRequests, `${name}: token requests`).toBeGreaterThanOrEqual(Math.floor(expected * 0.8));
       expect(result.tokenRequests, `${name}: token requests`).toBeLessThanOrEqual(Math.ceil(expected * 1.3) + 2);
     }

@@ -77,7 +77,7 @@ describe('TokenLifecycle', () => {
     const provider = new ScriptedProvider(1_000);
     const lifecycle = new TokenLifecycle(provider, { minRefreshIntervalMs: 60_000, expiryMarginMs: 10 });
     const first = await lifecycle.freshToken();
-    // Young (under a tenth of its life): the same token, no fetch.
+    // Young (under 30 % of its life gone): the same token, no fetch.
     expect((await lifecycle.freshToken()).value).toBe(first.value);
     expect(provider.calls).toBe(1);
     // Past that, as at librdkafka's refresh at 80 %: a new token, one fetch for every client asking then.
@@ -97,7 +97,7 @@ describe('TokenLifecycle', () => {
       retry: { initialMs: 5_000 },
     });
     const first = await lifecycle.freshToken();
-    await sleep(300);
+    await sleep(500);
     provider.failing = unreachable();
     // The first ask past youth tries the provider, fails, and gets the cached token.
     expect((await lifecycle.freshToken()).value).toBe(first.value);
@@ -105,7 +105,7 @@ describe('TokenLifecycle', () => {
     expect((await lifecycle.freshToken()).value).toBe(first.value);
     expect(provider.calls).toBe(2);
     // Once no valid token is left, the error says so.
-    await sleep(800);
+    await sleep(600);
     await expect(lifecycle.freshToken()).rejects.toMatchObject({ code: 'STREAM_APP_ERR_NO_VALID_TOKEN' });
     lifecycle.close();
   });

@@ -55,7 +55,7 @@ const DEFAULTS = {
   fetchTimeoutMs: 30_000,
 };
 /** `freshToken` hands over the cached token while no more than this fraction of its life has passed. */
-const YOUNG_FRACTION = 0.1;
+const YOUNG_FRACTION = 0.3;
 // setTimeout turns longer delays into 1 ms.
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -130,15 +130,16 @@ export class TokenLifecycle extends EventEmitter<TokenLifecycleEvents> {
   }
 
   /**
-   * A token for a Kafka client to authenticate or re-authenticate with (librdkafka asks at 80 % of the
-   * life of the token it holds): the cached one while it is young, else one fetched now (shared with
-   * any fetch under way). The broker ends each session when the token it was opened with expires, and
+   * A token for a Kafka client to authenticate or re-authenticate with (librdkafka asks again at 60 %
+   * of the token's life, see `refreshHint`): the cached one while it is young, else one fetched now
+   * (shared with any fetch under way). The broker ends each session when the token it was opened with expires, and
    * refuses a re-authentication that comes less than a second after the last one (Kafka's
    * `KafkaChannel.MIN_REAUTH_INTERVAL_ONE_SECOND_NANOS`). Handed the cached token near its end, a client
    * re-authenticated with it, got a session of a fraction of a second, and its next re-authentication
-   * was refused and the connection dropped. A young token leaves every session at least a tenth of a
-   * token's life to re-authenticate with the next one. While the provider fails (backing off), the valid
-   * cached token is handed over, whatever its age.
+   * was refused and the connection dropped. A token handed over young (under 30 % of its life gone) is
+   * replaced in the client at least a fifth of a lifetime before any session opened with it is
+   * re-authenticated; 30 % lets the clients of a process that asked at different times share one fetch.
+   * While the provider fails (backing off), the valid cached token is handed over, whatever its age.
    */
   async freshToken(): Promise<AccessToken> {
     if (this.#state === 'closed')
@@ -191,7 +192,7 @@ export class TokenLifecycle extends EventEmitter<TokenLifecycleEvents> {
     this.#current = undefined;
   }
 
-  /** Obtained within the first tenth of its life. */
+  /** No more than `YOUNG_FRACTION` of its life has passed. */
   #isYoung(token: AccessToken): boolean {
     const lifetime = token.expiresAt - this.#obtainedAt;
     return Date.now() - this.#obtainedAt <= lifetime * YOUNG_FRACTION;
