@@ -37,7 +37,8 @@ const AUTH_FAILED = /\b(?:SASL \S+ mechanism handshake failed|SASL authenticatio
 const DISCONNECTED = /(?:^|: )Disconnected\b/;
 const STATE_SUFFIX = / \(after \d+ms in state \w+[^)]*\)(?: \(_\w+\))?$/s;
 /** Lines the client adds about a connection it just dropped, which the one coded warning stands for. */
-const ECHOES = /(?:authentication failure|all broker connections are down|broker transport failure|mechanism handshake failed)/i;
+const ECHOES =
+  /(?:authentication failure|all broker connections are down|broker transport failure|mechanism handshake failed)/i;
 const ECHO_MS = 2_000;
 
 /**
