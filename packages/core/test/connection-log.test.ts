@@ -57,6 +57,30 @@ describe('ConnectionLog', () => {
     expect(warning.reason).toMatch(/Request not valid in current SASL state/);
   });
 
+  it('a connection the broker closes during a re-authentication is a failed one, warned about once', () => {
+    const { lines, connections } = withLog();
+    const client = 'rdkafka#consumer-3';
+    connections.handled(line('Auth in state REAUTH (handshake supported)'), client);
+    expect(
+      connections.handled(
+        line('Disconnected: connection closed by peer: receive 0 after POLLIN (after 413ms in state AUTH_HANDSHAKE)'),
+        client,
+      ),
+    ).toBe(true);
+    expect(
+      connections.handled(
+        line(
+          "SASL OAUTHBEARER mechanism handshake failed: Local: Broker transport failure: broker's supported mechanisms: (n/a) (after 0ms in state DOWN)",
+        ),
+        client,
+      ),
+    ).toBe(true);
+    expect(connections.handled('Error: all broker connections are down', client)).toBe(true);
+    expect(connections.counts).toMatchObject({ reauthenticationFailures: 1, disconnects: 1 });
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ code: 'STREAM_APP_ERR_KAFKA_REAUTHENTICATION' });
+  });
+
   it('a failed first authentication is not a re-authentication (connectClient reports it)', () => {
     const { connections } = withLog();
     expect(connections.handled(line('SASL authentication error: {"status":"invalid_token"} (after 3ms)'), 'c')).toBe(

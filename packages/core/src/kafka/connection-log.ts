@@ -91,26 +91,30 @@ export class ConnectionLog {
       });
       return false;
     }
-    if (AUTH_FAILED.test(text) && this.#reauthenticating.delete(key)) {
-      this.#counts.reauthenticationFailures += 1;
-      const reason = text.replace(STATE_SUFFIX, '').replace(/^(?:\S+: )+(?=SASL)/, '');
-      this.#onEvent({ client, broker, kind: 'reauthentication-failed', reason });
-      this.#warnedAt.set(client, Date.now());
-      this.#log.warn('the broker refused to re-authenticate a connection; the client connects again', {
-        code: 'STREAM_APP_ERR_KAFKA_REAUTHENTICATION',
-        client,
-        broker,
-        reason,
-      });
-      return true;
-    }
-    if (DISCONNECTED.test(text)) {
-      this.#reauthenticating.delete(key);
+    const disconnected = DISCONNECTED.test(text);
+    if (disconnected) {
       this.#counts.disconnects += 1;
       this.#onEvent({ client, broker, kind: 'disconnected' });
-      return false;
     }
+    // Refused, or the connection closed under it (the broker ends a session that outlived its token).
+    if ((disconnected || AUTH_FAILED.test(text)) && this.#reauthenticating.delete(key)) {
+      this.#refused(client, broker, text.replace(STATE_SUFFIX, '').replace(/^(?:\S+: )+(?=SASL)/, ''));
+      return true;
+    }
+    if (disconnected) return this.#isEcho(text, client);
     return this.#isEcho(text, client);
+  }
+
+  #refused(client: string, broker: string, reason: string): void {
+    this.#counts.reauthenticationFailures += 1;
+    this.#onEvent({ client, broker, kind: 'reauthentication-failed', reason });
+    this.#warnedAt.set(client, Date.now());
+    this.#log.warn('a connection failed to re-authenticate; the client connects again', {
+      code: 'STREAM_APP_ERR_KAFKA_REAUTHENTICATION',
+      client,
+      broker,
+      reason,
+    });
   }
 
   #isEcho(text: string, client: string): boolean {
