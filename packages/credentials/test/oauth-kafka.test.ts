@@ -131,9 +131,10 @@ describe('OAuthCredentials with a real identity provider and broker', () => {
     expect(result.received).toBe(result.sent);
     expect(authenticationFailures(run.errors)).toEqual([]);
     const stats = creds.lifecycle.stats();
-    // 15 s tokens refreshed at 80% ± 5%: one every 11.25-12.75 s, so 9 to 11 refreshes in 2 minutes.
-    expect(stats.refreshes).toBeGreaterThanOrEqual(8);
-    expect(stats.refreshes).toBeLessThanOrEqual(12);
+    // 15 s tokens refreshed when librdkafka asks, at 60% of a token's life (refreshHint): one every 9 s or
+    // so, about 13 in 2 minutes (the lifecycle's own refresh, at 80%, comes later and never fires).
+    expect(stats.refreshes).toBeGreaterThanOrEqual(10);
+    expect(stats.refreshes).toBeLessThanOrEqual(16);
     expect(stats.failures).toBe(0);
     // One fetch per token for the whole process: producer and consumer shared every one.
     expect(testbed.identityProvider.stats.tokenRequests - requestsBefore).toBe(stats.fetches);
