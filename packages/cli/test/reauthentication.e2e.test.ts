@@ -2,7 +2,7 @@
 // for each token lifetime and broker `connections.max.reauth.ms`, a worker of the counter app (a producer,
 // a consumer, the admin client and a changelog reader) while orders flow for some token lifetimes. No
 // connection may fail a re-authentication or drop, no order may be lost, and the identity provider sees
-// about one token request per 80 % of a token's life. The rows run side by side, each on a listener of
+// about one token request per 60 % of a token's life. The rows run side by side, each on a listener of
 // its own and with an OAuth client of its own, so the whole table costs the longest row.
 import { copyFileSync, readFileSync } from 'node:fs';
 import { startTestbed, type Testbed, type TestbedInfo } from '@stream-app/testing';

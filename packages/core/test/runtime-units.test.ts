@@ -186,6 +186,26 @@ describe('SendBatcher', () => {
     ]);
   });
 
+  it('a batch gathered before an abort is handed over with its own epoch, apart from what came after', async () => {
+    const calls: Array<{ values: string[]; epoch: number }> = [];
+    let epoch = 3;
+    const batcher = new SendBatcher(
+      async (_topic, messages, _queued, batchEpoch) => {
+        calls.push({ values: messages.map((m) => String(m.value)), epoch: batchEpoch });
+      },
+      explain,
+      () => epoch,
+    );
+    const before = batcher.send({ topic: 'a', key: null, value: Buffer.from('1') });
+    epoch = 4; // an abort began: the transport drops what carries epoch 3
+    const after = batcher.send({ topic: 'a', key: null, value: Buffer.from('2') });
+    await Promise.all([before, after]);
+    expect(calls).toEqual([
+      { values: ['1'], epoch: 3 },
+      { values: ['2'], epoch: 4 },
+    ]);
+  });
+
   it('flush waits only for what was sent before it, and the first failure fails every later send and flush', async () => {
     const release: Array<() => void> = [];
     let fail = false;

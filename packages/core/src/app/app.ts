@@ -3,7 +3,7 @@ import type { Credentials } from '@stream-app/credentials/kafka';
 import { Agent, type AgentFunction, type AgentOptions } from '../agents/agent.js';
 import type { Clock } from '../clock/clock.js';
 import { CoreError } from '../errors/index.js';
-import type { KafkaConnectionCounts } from '../kafka/connection-log.js';
+import { noConnections, type KafkaConnectionCounts } from '../kafka/connection-log.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { Runtime, type AppState } from '../runtime/runtime.js';
 import type { DeadLetterInfo, Sensor } from '../sensors/sensor.js';
@@ -162,12 +162,7 @@ export class App extends EventEmitter<AppEvents> {
       outstanding: runtime.committer.offsets.outstanding(),
       recovering: runtime.tables.recovering,
       timersRunning: runtime.timers.running,
-      kafkaConnections: runtime.connections?.counts ?? {
-        authentications: 0,
-        reauthentications: 0,
-        reauthenticationFailures: 0,
-        disconnects: 0,
-      },
+      kafkaConnections: runtime.connections?.counts ?? noConnections(),
     };
   }
 

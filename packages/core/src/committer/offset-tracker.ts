@@ -124,8 +124,11 @@ export class PartitionOffsets {
     return target === undefined || (this.next === target && !this.#touched) ? undefined : target;
   }
 
-  /** Forgets every event since `target` (they will be fetched again from there); a backpressure pause is lifted. */
-  rewind(target: number): void {
+  /**
+   * Forgets every event since `target` (they will be fetched again from there); a backpressure pause is
+   * lifted, unless `resume` is false (a partition being revoked: it is not held any more).
+   */
+  rewind(target: number, resume = true): void {
     this.#entries = [];
     this.#head = 0;
     this.#next = undefined;
@@ -133,7 +136,7 @@ export class PartitionOffsets {
     this.#touched = false;
     const low = this.#low;
     this.#low = undefined;
-    low?.callback();
+    if (resume) low?.callback();
   }
 
   /** Forgets what was committed, so that the next commit sends the offset again. */

@@ -441,9 +441,10 @@ export class Conductor {
       if (target === undefined) continue;
       // Also a partition being revoked, whose revocation waits on this commit: what it did since the last
       // commit was aborted, so its revocation's commit must not commit it (its next owner reads it again).
-      offsets.rewind(target);
       const key = partitionKey(offsets.topic, offsets.partition);
-      if (!this.#assigned.has(key)) continue;
+      const assigned = this.#assigned.has(key);
+      offsets.rewind(target, assigned);
+      if (!assigned) continue;
       seeks.push({ topic: offsets.topic, partition: offsets.partition, offset: target });
       const last = this.#lastReceived.get(key);
       if (last !== undefined) this.#rewound.set(key, last);

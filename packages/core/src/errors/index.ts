@@ -36,6 +36,8 @@ export interface CoreErrorDetails {
   STREAM_APP_ERR_CHECKPOINT_OUT_OF_RANGE: { table: string; partition: number };
   /** Logged (a warning), never thrown: an exactly-once transaction was aborted; its events are processed again. */
   STREAM_APP_ERR_TRANSACTION_ABORTED: { partitions: string };
+  /** Logged only (a warning): a connection failed to re-authenticate. */
+  STREAM_APP_ERR_KAFKA_REAUTHENTICATION: { client: string; broker: string; reason: string };
   /** Exactly once: a commit's outcome stayed unknown past the transaction timeout; the worker stops. */
   STREAM_APP_ERR_TRANSACTION_FAILED: { timeoutMs: number };
 }

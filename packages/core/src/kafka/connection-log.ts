@@ -4,15 +4,16 @@ import type { Logger } from '../logging/logger.js';
 export interface KafkaConnectionEvent {
   /** The client instance, e.g. `rdkafka#producer-2`. */
   client: string;
-  /** The broker connection, e.g. `sasl_plaintext://127.0.0.1:9093/1`. */
+  /** The client's thread for the connection: `sasl_plaintext://127.0.0.1:9093/1`, `…/bootstrap`, `GroupCoordinator`. */
   broker: string;
   kind: 'authenticated' | 'reauthenticated' | 'reauthentication-failed' | 'disconnected';
-  /** `authenticated`, `reauthenticated`: the session lifetime the broker gave (0: none). */
+  /** `authenticated`, `reauthenticated`: the session lifetime the broker gave. */
   sessionLifetimeMs?: number;
   /** `reauthentication-failed`: the client's reason. */
   reason?: string;
 }
 
+/** Counts read from the clients' log lines: lower bounds (librdkafka leaves out an identical error repeated within 30 s). */
 export interface KafkaConnectionCounts {
   /** Connections that authenticated (SASL), re-authentications not included. */
   authentications: number;
@@ -31,11 +32,11 @@ export interface KafkaConnectionCounts {
 // "[thrd:…]: GroupCoordinator/1: 127.0.0.1:9093: SASL OAUTHBEARER mechanism handshake failed: Broker: Request not valid in current SASL state: … (after 2ms in state AUTH_HANDSHAKE)"
 // "[thrd:…]: …/1: Disconnected (after 59989ms in state UP)"
 const THREAD = /^\[thrd:([^\]]+)\]: (.*)$/s;
-const REAUTH_START = /\bAuth in state REAUTH\b/;
+const AUTH_STATE = /\bAuth in state (\w+)/;
 const SESSION = /\bReceived session lifetime (\d+) ms from broker/;
-const AUTH_FAILED = /\b(?:SASL \S+ mechanism handshake failed|SASL authentication error|SASL authentication failed)\b/;
+const AUTH_FAILED = /\b(?:SASL \S+ mechanism handshake failed|SASL authentication error)\b/;
 const DISCONNECTED = /(?:^|: )Disconnected\b/;
-const STATE_SUFFIX = / \(after \d+ms in state \w+[^)]*\)(?: \(_\w+\))?$/s;
+const STATE_SUFFIX = / \(after \d+ms in state \w+(?:, \d+ identical error\(s\) suppressed)?\)(?: \(_\w+\))?$/s;
 /** Lines the client adds about a connection it just dropped, which the one coded warning stands for. */
 const ECHOES =
   /(?:authentication failure|all broker connections are down|broker transport failure|mechanism handshake failed)/i;
@@ -50,12 +51,7 @@ export class ConnectionLog {
   readonly #log: Logger;
   readonly #onEvent: (event: KafkaConnectionEvent) => void;
   readonly #reauthenticating = new Set<string>();
-  readonly #counts: KafkaConnectionCounts = {
-    authentications: 0,
-    reauthentications: 0,
-    reauthenticationFailures: 0,
-    disconnects: 0,
-  };
+  readonly #counts = noConnections();
   /** When each client's last refused re-authentication was warned about. */
   readonly #warnedAt = new Map<string, number>();
 
@@ -75,10 +71,14 @@ export class ConnectionLog {
     const broker = thread[1]!;
     const text = thread[2]!;
     const key = `${client} ${broker}`;
-    if (REAUTH_START.test(text)) {
+    const state = AUTH_STATE.exec(text)?.[1];
+    if (state === 'REAUTH') {
       this.#reauthenticating.add(key);
       return false;
     }
+    // A new connection (librdkafka logs an identical failure only once in 30 s, so a refused
+    // re-authentication may leave no line): what follows is an authentication, not a re-authentication.
+    if (state !== undefined && state !== 'AUTH_HANDSHAKE') this.#reauthenticating.delete(key);
     const session = SESSION.exec(text);
     if (session) {
       const reauthenticated = this.#reauthenticating.delete(key);
@@ -101,7 +101,6 @@ export class ConnectionLog {
       this.#refused(client, broker, text.replace(STATE_SUFFIX, '').replace(/^(?:\S+: )+(?=SASL)/, ''));
       return true;
     }
-    if (disconnected) return this.#isEcho(text, client);
     return this.#isEcho(text, client);
   }
 
@@ -117,10 +116,17 @@ export class ConnectionLog {
     });
   }
 
+  /** A line the warning stands for: logged at debug only. */
   #isEcho(text: string, client: string): boolean {
     const warnedAt = this.#warnedAt.get(client);
-    return warnedAt !== undefined && Date.now() - warnedAt < ECHO_MS && ECHOES.test(text);
+    const echo = warnedAt !== undefined && Date.now() - warnedAt < ECHO_MS && ECHOES.test(text);
+    if (echo) this.#log.debug(text, { client });
+    return echo;
   }
+}
+
+export function noConnections(): KafkaConnectionCounts {
+  return { authentications: 0, reauthentications: 0, reauthenticationFailures: 0, disconnects: 0 };
 }
 
 /** librdkafka's `debug` with the `security` context added, which `ConnectionLog` reads. */

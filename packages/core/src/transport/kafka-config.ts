@@ -19,12 +19,14 @@ export interface KafkaTransportOptions {
 }
 
 /**
- * Over SASL, librdkafka's `security` debug context (added to the user's): its lines say when a connection
- * authenticates and re-authenticates, which `ConnectionLog` counts. They are few, one or two per
- * authentication, and logged at debug level.
+ * Over OAUTHBEARER, librdkafka's `security` debug context (added to the user's): its lines say when a
+ * connection authenticates and re-authenticates, which `ConnectionLog` counts. About ten lines per
+ * authentication, logged at debug level.
  */
 function debugConfig(options: KafkaTransportOptions): Pick<LibrdkafkaConfig, 'debug'> {
-  const sasl = options.credentials && options.credentials.kind !== 'ssl';
+  // OAUTHBEARER only: the broker gives its sessions a lifetime (the token's), which PLAIN and SCRAM lack
+  // unless connections.max.reauth.ms is set.
+  const sasl = options.credentials?.kind === 'oauth';
   if (!sasl) return options.clientConfig?.debug ? { debug: options.clientConfig.debug } : {};
   return { debug: withSecurityDebug(options.clientConfig?.debug) as LibrdkafkaConfig['debug'] };
 }

@@ -28,6 +28,13 @@ export class KafkaTransactions implements TransactionPort {
   #opening: Promise<void> | undefined;
   /** Set while a commit or abort runs: new transactions begin after it. */
   #ending: Promise<void> | undefined;
+  /**
+   * Moves on when an abort begins. A send made before it belongs to the aborted transaction, even when
+   * the client gets it only afterwards (it waited for the door, or a failed flush left it in flight):
+   * the transport drops it rather than let it into the next transaction, which would commit it with no
+   * offsets (a woken zombie's output was committed so, next to the new owner's).
+   */
+  epoch = 0;
 
   constructor(parts: TransactionParts) {
     this.#parts = parts;
@@ -86,6 +93,7 @@ export class KafkaTransactions implements TransactionPort {
   }
 
   async abort(): Promise<void> {
+    this.epoch += 1;
     await this.#opening?.catch(() => {});
     await this.#end(async () => {
       try {

@@ -27,8 +27,6 @@ export type { KafkaTransportOptions } from './kafka-config.js';
 export class KafkaTransport implements Transport {
   readonly description: { bootstrap: string; mechanism: string };
   readonly admin: KafkaAdmin;
-  /** What every client of this transport logged about its connections: authentications, re-authentications, drops. */
-  readonly connections: ConnectionLog;
   readonly #options: KafkaTransportOptions;
   readonly #kafka: KafkaJS.Kafka;
   readonly #diagnostics: KafkaDiagnostics;
@@ -50,8 +48,7 @@ export class KafkaTransport implements Transport {
     const log = options.logger.child({ source: 'librdkafka' });
     // librdkafka retries transient trouble itself ("…: retrying"); only what it gives up on is worth a warning.
     const refusals = new ReadRefusals(log, options.principal, () => this.#reads);
-    this.connections = options.connections ?? new ConnectionLog(log);
-    const connections = this.connections;
+    const connections = options.connections ?? new ConnectionLog(log);
     this.#options = { ...options, connections };
     this.#diagnostics = new KafkaDiagnostics((level, message, extra) => {
       const client = (extra as { name?: string } | undefined)?.name;
@@ -64,14 +61,22 @@ export class KafkaTransport implements Transport {
     this.#kafka = new KafkaJS.Kafka(commonConfig(options, this.#diagnostics.logger));
     this.admin = new KafkaAdmin(this.#kafka, this.#diagnostics, options);
     this.#batcher = new SendBatcher(
-      async (topic, messages, queued) => {
-        await this.#inTransaction();
+      async (topic, messages, queued, epoch) => {
+        // Gathered before an abort: its transaction is gone, and its events are processed again.
+        const stale = () => this.#transactions !== undefined && this.#transactions.epoch !== epoch;
+        if (!stale()) await this.#inTransaction();
         // Nothing between the last isOpen check and the produce call: no transaction can end in between.
+        if (stale()) {
+          log.debug('dropped messages sent in a transaction that aborted', { topic, messages: messages.length });
+          queued();
+          return;
+        }
         const delivered = this.#connected().send({ topic, messages: messages.map(clientMessage) });
         queued();
         await delivered;
       },
       (error, topic) => this.#deliveryError(error, topic),
+      () => this.#transactions?.epoch ?? 0,
     );
   }
 

@@ -9,16 +9,20 @@ export type SendBatch = (
   topic: string,
   messages: Array<Omit<OutgoingMessage, 'topic'>>,
   queued: () => void,
+  /** The transactions' epoch when the batch was gathered (exactly once; 0 otherwise). */
+  epoch: number,
 ) => Promise<void>;
 
 /** Messages for one topic gathered during a tick, and the promise every sender of them holds. */
 class PendingBatch {
   readonly messages: Array<Omit<OutgoingMessage, 'topic'>> = [];
   readonly done: Promise<void>;
+  readonly epoch: number;
   resolve!: () => void;
   reject!: (error: unknown) => void;
 
-  constructor() {
+  constructor(epoch: number) {
+    this.epoch = epoch;
     this.done = new Promise<void>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
@@ -45,9 +49,16 @@ export class SendBatcher {
    */
   #whenQueued = false;
 
-  constructor(send: SendBatch, explain: (error: unknown, topic: string) => Promise<StreamAppError>) {
+  readonly #epoch: () => number;
+
+  constructor(
+    send: SendBatch,
+    explain: (error: unknown, topic: string) => Promise<StreamAppError>,
+    epoch: () => number = () => 0,
+  ) {
     this.#send = send;
     this.#explain = explain;
+    this.#epoch = epoch;
   }
 
   resolveWhenQueued(): void {
@@ -66,9 +77,12 @@ export class SendBatcher {
   send(message: OutgoingMessage): Promise<void> {
     // Exactly once, a failure is the transaction's: the commit meets it, aborts and forgets it.
     if (this.#failure && !this.#whenQueued) return Promise.reject(this.#failure);
+    const epoch = this.#epoch();
     let batch = this.#pending.get(message.topic);
-    if (!batch) {
-      batch = new PendingBatch();
+    if (!batch || batch.epoch !== epoch) {
+      // A batch gathered before an abort goes on its own (the transport drops it); this one starts afresh.
+      if (batch) this.#dispatchOne(message.topic, batch);
+      batch = new PendingBatch(epoch);
       this.#pending.set(message.topic, batch);
     }
     const { topic: _topic, ...rest } = message;
@@ -84,19 +98,21 @@ export class SendBatcher {
     this.#scheduled = false;
     const batches = this.#pending;
     this.#pending = new Map();
-    for (const [topic, batch] of batches) {
-      const queued = this.#whenQueued ? () => batch.resolve() : () => {};
-      const sent = this.#send(topic, batch.messages, queued).then(
-        () => batch.resolve(),
-        async (error: unknown) => {
-          const failure = await this.#explain(error, topic);
-          this.#failure ??= failure;
-          batch.reject(failure);
-        },
-      );
-      this.#inFlight.add(sent);
-      void sent.finally(() => this.#inFlight.delete(sent));
-    }
+    for (const [topic, batch] of batches) this.#dispatchOne(topic, batch);
+  }
+
+  #dispatchOne(topic: string, batch: PendingBatch): void {
+    const queued = this.#whenQueued ? () => batch.resolve() : () => {};
+    const sent = this.#send(topic, batch.messages, queued, batch.epoch).then(
+      () => batch.resolve(),
+      async (error: unknown) => {
+        const failure = await this.#explain(error, topic);
+        this.#failure ??= failure;
+        batch.reject(failure);
+      },
+    );
+    this.#inFlight.add(sent);
+    void sent.finally(() => this.#inFlight.delete(sent));
   }
 
   /** Resolves when what was sent before this call is acknowledged; rejects with the first failure. */

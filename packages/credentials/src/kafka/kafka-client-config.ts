@@ -57,7 +57,8 @@ function hideSecrets(config: KafkaClientSecurityConfig): KafkaClientSecurityConf
  * where 80 % left 1 s, less than a token request sometimes took).
  */
 export function refreshHint(expiresAt: number, now = Date.now()): number {
-  return Math.round(now + Math.max(0, expiresAt - now) * 0.75);
+  // Never now or earlier: librdkafka refuses a token it is told has expired.
+  return Math.max(now + 1, Math.round(now + (expiresAt - now) * 0.75));
 }
 
 function securityConfig(credentials: Credentials | undefined): KafkaClientSecurityConfig {

@@ -42,15 +42,21 @@ export function toAccessToken(result: AccessToken | string, defaultLifetimeMs: n
       : toAccessToken(result.value, defaultLifetimeMs, now);
   // A JWT's own exp wins when it comes first: it is what the broker ends the session at, and expires_in
   // counted from the answer's arrival runs up to a second or more past it (exp is in whole seconds).
+  // By at most 5 s: more is a clock of this host ahead of the provider's, which expires_in is immune to.
   const exp = decodeClaims(result.value)?.exp;
   const given = Number.isFinite(result.expiresAt) ? result.expiresAt : undefined;
-  const expiresAt = typeof exp === 'number' && given !== undefined ? Math.min(given, exp * 1000) : given;
+  const expiresAt =
+    typeof exp === 'number' && given !== undefined
+      ? Math.max(given - EXP_CORRECTION_MS, Math.min(given, exp * 1000))
+      : given;
   return {
     ...result,
     expiresAt: expiresAt ?? fromValue?.expiresAt ?? now + defaultLifetimeMs,
     ...(result.principal === undefined && fromValue?.principal ? { principal: fromValue.principal } : {}),
   };
 }
+
+const EXP_CORRECTION_MS = 5_000;
 
 function decodeClaims(token: string) {
   try {

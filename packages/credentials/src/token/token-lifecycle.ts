@@ -10,7 +10,7 @@ export interface TokenLifecycleOptions {
   refreshAt?: number;
   /** Random spread around `refreshAt`, as a fraction of the lifetime (default 0.05), so that replicas do not refresh together. */
   jitter?: number;
-  /** Never refresh more often than this (default 5 s), whatever the token's lifetime. */
+  /** Never refresh in the background more often than this (default 5 s), whatever the token's lifetime (a Kafka client's `freshToken` asks on its own schedule). */
   minRefreshIntervalMs?: number;
   /** Backoff after a failed fetch: first delay, cap and factor (defaults 500 ms, 30 s, 2). */
   retry?: { initialMs?: number; maxMs?: number; factor?: number };

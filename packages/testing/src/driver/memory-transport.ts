@@ -293,6 +293,8 @@ export class MemoryTransport implements Transport {
         .filter((assigned) => assigned !== undefined);
       if (taken.length === 0 || subscription.stopped) continue;
       for (const { key } of taken) subscription.assigned.delete(key);
+      // As the Kafka consumer does: a pause does not outlive the assignment.
+      subscription.paused.forget(taken.map(({ partition }) => ({ topic, partition })));
       await subscription.handlers.onRevoked(
         taken.map(({ partition }) => ({ topic, partition })),
         false,
