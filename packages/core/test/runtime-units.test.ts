@@ -16,6 +16,7 @@ import { testApp, type TestDriver } from '@stream-app/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Channel } from '../src/streams/channel.js';
 import { StreamEvent as Event } from '../src/streams/event.js';
+import { KafkaTransactions } from '../src/transport/kafka-transactions.js';
 import { SendBatcher } from '../src/transport/send-batcher.js';
 import { CoreError } from '../src/errors/index.js';
 
@@ -204,6 +205,42 @@ describe('SendBatcher', () => {
       { values: ['1'], epoch: 3 },
       { values: ['2'], epoch: 4 },
     ]);
+  });
+
+  it('an abort makes stale what was gathered before its transaction closed, not what came during its commit', async () => {
+    let failCommit = true;
+    const producer = {
+      transaction: async () => {},
+      sendOffsets: async () => {},
+      commit: async () => {
+        await sleep(5);
+        if (failCommit) throw Object.assign(new Error('fenced'), { retriable: false });
+      },
+      abort: async () => {},
+    };
+    const transactions = new KafkaTransactions({
+      producer: () => producer as never,
+      clientOf: () => ({}) as never,
+      flush: async () => {},
+      forgetFailure: () => {},
+      replaceProducer: async () => {},
+      timeoutMs: 1_000,
+    });
+    const consumer = {} as never;
+    await transactions.open();
+    const before = transactions.epoch;
+    const committing = transactions.commit([{ topic: 't', partition: 0, offset: 1 }], consumer);
+    await sleep(1);
+    const during = transactions.epoch; // a timer's send while the commit runs: meant for the next transaction
+    await expect(committing).rejects.toThrow('fenced');
+    await transactions.abort();
+    expect([transactions.isStale(before), transactions.isStale(during)]).toEqual([true, false]);
+    // An abort with no commit before it: everything gathered so far.
+    failCommit = false;
+    const now = transactions.epoch;
+    await transactions.abort();
+    expect(transactions.isStale(now)).toBe(true);
+    expect(transactions.isStale(transactions.epoch)).toBe(false);
   });
 
   it('flush waits only for what was sent before it, and the first failure fails every later send and flush', async () => {

@@ -29,15 +29,26 @@ export class KafkaTransactions implements TransactionPort {
   /** Set while a commit or abort runs: new transactions begin after it. */
   #ending: Promise<void> | undefined;
   /**
-   * Moves on when an abort begins. A send made before it belongs to the aborted transaction, even when
-   * the client gets it only afterwards (it waited for the door, or a failed flush left it in flight):
-   * the transport drops it rather than let it into the next transaction, which would commit it with no
-   * offsets (a woken zombie's output was committed so, next to the new owner's).
+   * Moves on each time a commit closes the door, or an abort begins without one. A batch of sends carries
+   * the epoch it was gathered in; an abort makes those gathered before its transaction's door closed
+   * stale (`isStale`), and the transport drops them even when the client would get them only afterwards
+   * (they waited at the door, or a failed flush left them in flight): let into the next transaction, they
+   * were committed with no offsets (a woken zombie's output, next to the new owner's). Sends gathered
+   * while a commit runs are not stale: they wait for the next transaction, also when that commit fails.
    */
   epoch = 0;
-
+  #staleBelow = 0;
+  /** The epoch at which the last commit closed the door, while its failure waits for the abort. */
+  #failedAt: number | undefined;
+  /** Set from the moment an abort is asked for: nothing may be produced into the transaction it aborts. */
+  aborting: Promise<void> | undefined;
   constructor(parts: TransactionParts) {
     this.#parts = parts;
+  }
+
+  /** Whether a batch gathered at `epoch` belonged to a transaction that aborted. */
+  isStale(epoch: number): boolean {
+    return epoch < this.#staleBelow;
   }
 
   get isOpen(): boolean {
@@ -63,6 +74,8 @@ export class KafkaTransactions implements TransactionPort {
     if (!this.#open) await this.open();
     // Before the door closes: what is sent while this waits is in the transaction, and the commit flushes it.
     await this.#parts.flush();
+    const closedAt = ++this.epoch;
+    this.#failedAt = closedAt;
     await this.#end(async () => {
       const producer = this.#parts.producer();
       if (offsets.length > 0) {
@@ -90,10 +103,21 @@ export class KafkaTransactions implements TransactionPort {
       }
       this.#open = false;
     });
+    this.#failedAt = undefined;
   }
 
-  async abort(): Promise<void> {
-    this.epoch += 1;
+  abort(): Promise<void> {
+    // After a failed commit, what was gathered before its door closed; else everything gathered so far.
+    this.#staleBelow = this.#failedAt ?? ++this.epoch;
+    this.#failedAt = undefined;
+    const aborting = this.#abort().finally(() => {
+      if (this.aborting === aborting) this.aborting = undefined;
+    });
+    this.aborting = aborting;
+    return aborting;
+  }
+
+  async #abort(): Promise<void> {
     await this.#opening?.catch(() => {});
     await this.#end(async () => {
       try {

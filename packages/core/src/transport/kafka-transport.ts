@@ -62,18 +62,32 @@ export class KafkaTransport implements Transport {
     this.admin = new KafkaAdmin(this.#kafka, this.#diagnostics, options);
     this.#batcher = new SendBatcher(
       async (topic, messages, queued, epoch) => {
+        const transactions = this.#transactions;
         // Gathered before an abort: its transaction is gone, and its events are processed again.
-        const stale = () => this.#transactions !== undefined && this.#transactions.epoch !== epoch;
-        if (!stale()) await this.#inTransaction();
-        // Nothing between the last isOpen check and the produce call: no transaction can end in between.
-        if (stale()) {
-          log.debug('dropped messages sent in a transaction that aborted', { topic, messages: messages.length });
-          queued();
-          return;
+        const stale = () => transactions?.isStale(epoch) === true;
+        for (;;) {
+          if (stale()) {
+            options.logger.debug('dropped messages sent in a transaction that aborted', {
+              topic,
+              messages: messages.length,
+            });
+            queued();
+            return;
+          }
+          // Not into a transaction an abort is about to end: into the next one.
+          if (transactions?.aborting) await transactions.aborting.catch(() => {});
+          else await this.#inTransaction();
+          // Nothing between these checks and the produce call: no transaction can end in between.
+          if (!stale() && !transactions?.aborting && (transactions?.isOpen ?? true)) break;
         }
         const delivered = this.#connected().send({ topic, messages: messages.map(clientMessage) });
         queued();
-        await delivered;
+        try {
+          await delivered;
+        } catch (error) {
+          // Its transaction aborted meanwhile: the failure is that transaction's, not the next one's.
+          if (!stale()) throw error;
+        }
       },
       (error, topic) => this.#deliveryError(error, topic),
       () => this.#transactions?.epoch ?? 0,
