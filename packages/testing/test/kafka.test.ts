@@ -6,10 +6,18 @@ import { freePort, silentProgress, startIdentityProvider, startKafka } from '../
 describe('startKafka', () => {
   it('restart() keeps ports and data; stop() removes the data', async () => {
     const idp = await startIdentityProvider({ clients: [{ clientId: 'probe', clientSecret: 'probe-secret' }] });
-    const kafka = await startKafka({ identityProvider: idp, onProgress: silentProgress, reauthMs: 10_000 });
+    const kafka = await startKafka({
+      identityProvider: idp,
+      onProgress: silentProgress,
+      reauthMs: 10_000,
+      reauthListeners: [5_000],
+    });
     try {
       expect(kafka.startupMs).toBeGreaterThan(0);
-      for (const address of Object.values(kafka.bootstrap)) expect(address).toMatch(/^127\.0\.0\.1:\d+$/);
+      const { reauth, ...listeners } = kafka.bootstrap;
+      expect(Object.keys(reauth)).toEqual(['5000']);
+      for (const address of [...Object.values(listeners), ...Object.values(reauth)])
+        expect(address).toMatch(/^127\.0\.0\.1:\d+$/);
       const admin = kafka.createAdminClient();
       await admin.connect();
       await admin.createTopics({ topics: [{ topic: 'survives-restart', numPartitions: 2 }] });
