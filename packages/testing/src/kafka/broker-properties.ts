@@ -49,23 +49,19 @@ export function brokerProperties(input: BrokerPropertiesInput): string {
     port,
     reauthMs,
   }));
+  // Every listener but the controller's is advertised.
+  const advertised = [
+    `ADMIN://127.0.0.1:${ports.admin}`,
+    `OAUTH://127.0.0.1:${ports.oauth}`,
+    `OAUTH_SSL://127.0.0.1:${ports.oauthSsl}`,
+    ...reauthListeners.map(({ name, port }) => `${name}://127.0.0.1:${port}`),
+  ];
   const properties: Record<string, string | number | boolean> = {
     'process.roles': 'broker,controller',
     'node.id': 1,
     'controller.quorum.voters': `1@127.0.0.1:${ports.controller}`,
-    listeners: [
-      `CONTROLLER://127.0.0.1:${ports.controller}`,
-      `ADMIN://127.0.0.1:${ports.admin}`,
-      `OAUTH://127.0.0.1:${ports.oauth}`,
-      `OAUTH_SSL://127.0.0.1:${ports.oauthSsl}`,
-      ...reauthListeners.map(({ name, port }) => `${name}://127.0.0.1:${port}`),
-    ].join(','),
-    'advertised.listeners': [
-      `ADMIN://127.0.0.1:${ports.admin}`,
-      `OAUTH://127.0.0.1:${ports.oauth}`,
-      `OAUTH_SSL://127.0.0.1:${ports.oauthSsl}`,
-      ...reauthListeners.map(({ name, port }) => `${name}://127.0.0.1:${port}`),
-    ].join(','),
+    listeners: [`CONTROLLER://127.0.0.1:${ports.controller}`, ...advertised].join(','),
+    'advertised.listeners': advertised.join(','),
     'listener.security.protocol.map': [
       'CONTROLLER:SASL_PLAINTEXT,ADMIN:SASL_PLAINTEXT,OAUTH:SASL_PLAINTEXT,OAUTH_SSL:SASL_SSL',
       ...reauthListeners.map(({ name }) => `${name}:SASL_PLAINTEXT`),
@@ -121,7 +117,7 @@ export function brokerProperties(input: BrokerPropertiesInput): string {
 }
 
 /** The listener that re-authenticates every `reauthMs` (0: never). */
-export function reauthListenerName(reauthMs: number): string {
+function reauthListenerName(reauthMs: number): string {
   return `OAUTH_REAUTH_${reauthMs}`;
 }
 
