@@ -7,6 +7,7 @@ import { StreamAppError } from '@stream-app/credentials/errors';
 import { CoreError } from '@stream-app/core';
 import { CliError } from '../errors.js';
 import type { Io } from '../io.js';
+import type { WebServer } from '@stream-app/web';
 
 export const WORKER_HELP = `usage: stream-app worker -A <module>[:<export>] [options]
 
@@ -70,7 +71,7 @@ async function loadApp(spec: string, cwd: string): Promise<App> {
   return findApp(exports, match[2], modulePath);
 }
 
-function banner(app: App, principal: string): string {
+function banner(app: App, principal: string, webUrl: string | undefined): string {
   const credentials = app.credentials;
   const rows: Array<[string, string]> = [
     ['app', app.id],
@@ -97,6 +98,14 @@ function banner(app: App, principal: string): string {
       ? [['timers', app.timers.map((timer) => `${timer.name} (${timer.description})`).join('\n')] as [string, string]]
       : []),
     ['dead letters', `${app.options.deadLetterTopic} (${app.options.onBadMessage})`],
+    ...(webUrl
+      ? [
+          [
+            'web',
+            `${webUrl} (${app.options.web?.auth ? `bearer tokens, ${app.options.web.auth.mode}` : 'no auth'}; /health /ready /metrics${app.pages.length > 0 ? `, ${app.pages.length} page(s)` : ''})`,
+          ] as [string, string],
+        ]
+      : []),
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
   return rows
@@ -155,16 +164,20 @@ export async function workerCommand(args: WorkerArgs, io: Io, cwd = process.cwd(
   io.out(`stream-app worker: starting ${app.id} against ${app.options.bootstrap}…`);
   const started = Date.now();
   const failure = new Promise<Error>((resolve) => app.once('failed', resolve));
+  let web: WebServer | undefined;
   try {
+    // Up before the app starts: /health answers and /ready says what it waits for while it joins and recovers.
+    if (app.options.web) web = await (await import('@stream-app/web')).startWebServer(app);
     await app.start();
   } catch (error) {
     logger.error('the app could not start', { error: error as Error });
+    await web?.close().catch(() => {});
     await boundedStop(app, logger).catch(() => {});
     process.off('unhandledRejection', unhandled);
     return 1;
   }
   io.out(
-    `\n${banner(app, await app.principal())}\n\nready in ${((Date.now() - started) / 1000).toFixed(1)} s; Ctrl-C stops gracefully.\n`,
+    `\n${banner(app, await app.principal(), web?.url)}\n\nready in ${((Date.now() - started) / 1000).toFixed(1)} s; Ctrl-C stops gracefully.\n`,
   );
 
   const outcome = await Promise.race([
@@ -184,6 +197,8 @@ export async function workerCommand(args: WorkerArgs, io: Io, cwd = process.cwd(
   process.once('SIGINT', force);
   process.once('SIGTERM', force);
   const stopping = Date.now();
+  // The web server goes first: a worker that stops withdraws from the members topic while it can send.
+  await web?.close().catch((error: unknown) => logger.warn('closing the web server failed', { error: error as Error }));
   await boundedStop(app, logger);
   process.off('unhandledRejection', unhandled);
   const stats = app.stats();

@@ -17,6 +17,7 @@ import { Timer, type TimerOptions } from '../timers/timer.js';
 import { WindowTable } from '../windows/window-table.js';
 import type { AnyTopic, Service } from '../topology/topology.js';
 import type { OutgoingMessage, TopicPartition, TopicPartitionOffset, Transport } from '../transport/transport.js';
+import { makePage, type Page, type PageHandler, type PageOptions } from '../web/pages.js';
 import { resolveAppOptions, type AppOptions, type ResolvedAppOptions } from './app-options.js';
 
 export type { AppState } from '../runtime/runtime.js';
@@ -47,8 +48,9 @@ export interface CrontabOptions extends TimerOptions {
   timezone?: string;
 }
 
-/** What `@service(app)` registers of a class: its agents and its timers. */
+/** What `@service(app)` registers of a class: its agents, timers and pages. */
 export interface ServiceMembers {
+  pages?: Array<{ method: string; path: string; options: PageOptions }>;
   agents: Array<{ method: string; topic: Topic<never, never>; options: AgentOptions }>;
   timers: Array<
     | { method: string; every: Duration; options: TimerOptions }
@@ -75,6 +77,7 @@ export class App extends EventEmitter<AppEvents> {
   readonly id: string;
   readonly options: ResolvedAppOptions;
   readonly #runtime: Runtime;
+  readonly #pages: Page[] = [];
 
   constructor(options: AppOptions) {
     super();
@@ -265,6 +268,29 @@ export class App extends EventEmitter<AppEvents> {
     return timer;
   }
 
+  /**
+   * Serves `handler` at `path` (`/orders/:id`) on the worker's web server (`web` option), like Faust's
+   * `@app.page`; it is given the request and returns what to answer (JSON), checked with `web.auth` unless `public`.
+   */
+  page(path: string, handler: PageHandler, options: PageOptions = {}): Page {
+    this.#assertNotStarted(`page ${path}`);
+    const page = makePage(path, handler, options);
+    for (const method of page.methods) {
+      if (this.#pages.some((known) => known.path === path && known.methods.includes(method))) {
+        throw new CoreError('STREAM_APP_ERR_INVALID_OPTIONS', `a page already serves ${method} ${path}`, {
+          details: { option: 'path' },
+        });
+      }
+    }
+    this.#pages.push(page);
+    return page;
+  }
+
+  /** The declared pages. */
+  get pages(): readonly Page[] {
+    return this.#pages;
+  }
+
   /** Declares an agent: `fn` receives the topic's stream; what it yields goes to `sink`s and `ask` callers. */
   agent<V, K>(topic: Topic<V, K> | string, fn: AgentFunction<V>, options: AgentOptions = {}): Agent<V, K> {
     const source = typeof topic === 'string' ? this.topic<V, K>(topic) : topic;
@@ -282,9 +308,18 @@ export class App extends EventEmitter<AppEvents> {
   }
 
   /** Registers a decorated class's agents and timers (what `@service(app)` calls). */
-  service(type: new () => object, { agents, timers }: ServiceMembers): Map<string, Agent> {
+  service(type: new () => object, { agents, timers, pages = [] }: ServiceMembers): Map<string, Agent> {
     const service: Service = { type };
     const created = new Map<string, Agent>();
+    for (const { method, path, options } of pages) {
+      const runtime = this.#runtime;
+      const page: Page = this.page(
+        path,
+        (request) => (runtime.topology.thisFor(page) as { [name: string]: PageHandler })[method]!(request),
+        options,
+      );
+      this.#runtime.topology.bindService(page, service);
+    }
     for (const declared of timers) {
       const method = declared.method;
       const fn = function (this: { [name: string]: () => unknown }) {

@@ -4,6 +4,7 @@ import type { Barrier, Committer } from '../committer/committer.js';
 import type { PartitionOffsets } from '../committer/offset-tracker.js';
 import type { DeadLetters } from '../dead-letters/dead-letters.js';
 import type { Logger } from '../logging/logger.js';
+import { StreamAppError } from '../errors/index.js';
 import type { PauseReason, Sensors } from '../sensors/sensor.js';
 import { StreamEvent } from '../streams/event.js';
 import type { Topology } from '../topology/topology.js';
@@ -45,7 +46,8 @@ export class Conductor {
   readonly #assigned = new Map<string, TopicPartition>();
   /** Partitions held back (a table recovers them): what was fetched before the pause took hold waits here. */
   readonly #held = new Map<string, IncomingMessage[][]>();
-  readonly #onAck: (event: StreamEvent) => void;
+  /** Per agent, what a StreamEvent calls when done (made once: one closure per message would cost). */
+  readonly #onAck = new Map<Agent, (event: StreamEvent) => void>();
   #consumer: Consumer | undefined;
   #stopping = false;
   /** Exactly once: fetched batches wait here, undecoded, while a commit is at the barrier. */
@@ -91,7 +93,6 @@ export class Conductor {
     this.#options = options;
     this.#fail = fail;
     this.#abandoned = parts.abandoned;
-    this.#onAck = (event) => this.#sensors.emit('onEventAcked', event);
   }
 
   attach(consumer: Consumer): void {
@@ -186,10 +187,19 @@ export class Conductor {
       for (const agent of agents) {
         const runners = this.#runners.get(agent)!;
         const runner = runners[instanceFor(message.key, message.partition, runners.length)]!;
-        runner.channel(message.topic)!.push(new StreamEvent(message, key, value, offsets, entry, this.#onAck));
+        runner.channel(message.topic)!.push(new StreamEvent(message, key, value, offsets, entry, this.#ackFor(agent)));
       }
     }
     this.#backpressure(offsets);
+  }
+
+  #ackFor(agent: Agent): (event: StreamEvent) => void {
+    let onAck = this.#onAck.get(agent);
+    if (!onAck) {
+      onAck = (event) => this.#sensors.emit('onEventAcked', event, agent);
+      this.#onAck.set(agent, onAck);
+    }
+    return onAck;
   }
 
   #backpressure(offsets: PartitionOffsets): void {
@@ -223,6 +233,8 @@ export class Conductor {
     if (policy === 'skip') {
       this.skipped += 1;
       this.#log.warn('bad message skipped', { ...where, error });
+      const code = error instanceof StreamAppError ? error.code : 'STREAM_APP_ERR_DECODE';
+      this.#sensors.emit('onSkipped', { ...where, code, reason: error.message.slice(0, 1000) });
       return;
     }
     this.#deadLetters.send(message, error);

@@ -2,11 +2,13 @@ import type { Agent, AgentOptions } from '../agents/agent.js';
 import type { App, CrontabOptions, ServiceMembers } from '../app/app.js';
 import type { Duration } from '../clock/duration.js';
 import type { TimerOptions } from '../timers/timer.js';
+import type { PageOptions } from '../web/pages.js';
 import type { Topic } from '../topics/topic.js';
 
 const AGENT_METHODS = Symbol.for('stream-app:agent-methods');
 const AGENTS = Symbol.for('stream-app:agents');
 const TIMER_METHODS = Symbol.for('stream-app:timer-methods');
+const PAGE_METHODS = Symbol.for('stream-app:page-methods');
 
 interface AgentMethod {
   method: string;
@@ -18,9 +20,10 @@ type Decorated = {
   [AGENT_METHODS]?: AgentMethod[];
   [AGENTS]?: Map<string, Agent>;
   [TIMER_METHODS]?: ServiceMembers['timers'];
+  [PAGE_METHODS]?: NonNullable<ServiceMembers['pages']>;
 };
 
-function own<T>(type: Decorated, key: typeof AGENT_METHODS | typeof TIMER_METHODS): T[] {
+function own<T>(type: Decorated, key: typeof AGENT_METHODS | typeof TIMER_METHODS | typeof PAGE_METHODS): T[] {
   if (!Object.hasOwn(type, key)) (type as { [key: symbol]: unknown })[key] = [];
   return (type as { [key: symbol]: T[] })[key]!;
 }
@@ -59,13 +62,31 @@ export function crontab(expression: string, options: CrontabOptions = {}): Metho
 }
 
 /**
+ * Marks a method of a `@service(app)` class as a web page at `path`, like Faust's `@app.page`: it is
+ * given the request (`PageRequest`) and returns the answer (JSON) or a `PageResponse`.
+ */
+export function page(path: string, options: PageOptions = {}): MethodDecorator {
+  return (target, property) => {
+    own<NonNullable<ServiceMembers['pages']>[number]>(target.constructor as Decorated, PAGE_METHODS).push({
+      method: String(property),
+      path,
+      options,
+    });
+  };
+}
+
+/**
  * Registers a class's `@agent` methods with the app. The app makes one instance of the class
  * (with `new`, no arguments) when the worker starts; agents run as its methods.
  */
 export function service(app: App): ClassDecorator {
   return (target) => {
     const type = target as unknown as (new () => object) & Decorated;
-    type[AGENTS] = app.service(type, { agents: type[AGENT_METHODS] ?? [], timers: type[TIMER_METHODS] ?? [] });
+    type[AGENTS] = app.service(type, {
+      agents: type[AGENT_METHODS] ?? [],
+      timers: type[TIMER_METHODS] ?? [],
+      pages: type[PAGE_METHODS] ?? [],
+    });
   };
 }
 

@@ -49,8 +49,8 @@ export type PauseReason = 'backpressure' | 'recovery' | 'manual' | (string & {})
 export interface Sensor {
   /** A fetched message, before it is decoded. */
   onMessageReceived?(message: IncomingMessage): void;
-  /** An agent is done with an event. */
-  onEventAcked?(event: StreamEvent): void;
+  /** An agent is done with an event (`agent` is the one that was; several may read one topic). */
+  onEventAcked?(event: StreamEvent, agent: Agent): void;
   /** An agent yielded a value (for the event it was working on). */
   onAgentYield?(agent: Agent, event: StreamEvent | undefined, value: unknown): void;
   /** A message handed to the producer (agents' sinks, sends, dead letters, replies). */
@@ -64,6 +64,8 @@ export interface Sensor {
   onPartitionsPaused?(partitions: TopicPartition[], reason: PauseReason): void;
   onPartitionsResumed?(partitions: TopicPartition[], reason: PauseReason): void;
   onDeadLetter?(info: DeadLetterInfo): void;
+  /** A bad message skipped under `onBadMessage: 'skip'` (`agent` is never set). */
+  onSkipped?(info: DeadLetterInfo): void;
   /** A supervised task (an agent instance) failed and will be restarted after `restartInMs`, or not (undefined). */
   onTaskFailed?(task: string, error: Error, restartInMs: number | undefined): void;
   /** A table partition's recovery from its changelog progressed (`done` on the last call). */

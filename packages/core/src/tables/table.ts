@@ -191,7 +191,7 @@ export class Table<V = unknown, K = string> {
     let partition: number;
     if (this.global) {
       // Every worker holds every partition of a global table: a key's partition is its hash, as Kafka's.
-      partition = this.#keyPartition(key);
+      partition = this.partitionOf(key);
     } else {
       const event = currentEvent();
       if (!event) {
@@ -217,13 +217,14 @@ export class Table<V = unknown, K = string> {
     writes.set(id, { key, value });
   }
 
-  #keyPartition(key: K): number {
+  /** The partition a key belongs to when its stream is keyed by it: the hash Kafka's producers use. */
+  partitionOf(key: K): number {
     return partitionForKey(this.keyCodec.encode(key), this.partitions);
   }
 
   /** Where a key's value is now: a pending write, a write being flushed, or the store. */
   #find(id: string, key: K): { value: unknown } | undefined {
-    if (this.global) return this.#findIn(this.#keyPartition(key), id);
+    if (this.global) return this.#findIn(this.partitionOf(key), id);
     const event = currentEvent();
     if (event) return this.#findIn(event.partition, id);
     for (const partition of this.#active) {

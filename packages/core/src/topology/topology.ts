@@ -2,6 +2,7 @@ import type { Agent } from '../agents/agent.js';
 import type { Timer } from '../timers/timer.js';
 import type { Topic } from '../topics/topic.js';
 import type { TopicSpec } from '../transport/transport.js';
+import type { Page } from '../web/pages.js';
 
 /** A topic with its types erased: any `Topic<V, K>` is one (codecs and `encode` are checked where the types are known). */
 export type AnyTopic = Topic<unknown, unknown>;
@@ -21,7 +22,7 @@ export class Topology {
   readonly topics = new Map<string, AnyTopic>();
   readonly agents = new Map<string, Agent>();
   readonly #routes = new Map<string, Agent[]>();
-  readonly #services = new Map<Agent | Timer, Service>();
+  readonly #services = new Map<Agent | Timer | Page, Service>();
   #subscribed = false;
   onLateTopic: ((topic: string) => void) | undefined;
 
@@ -34,12 +35,12 @@ export class Topology {
     this.route(agent.topic.name, agent);
   }
 
-  bindService(member: Agent | Timer, service: Service): void {
+  bindService(member: Agent | Timer | Page, service: Service): void {
     this.#services.set(member, service);
   }
 
-  /** The `this` of a decorated agent or timer: one instance of its class, made when first needed. */
-  thisFor(agent: Agent | Timer): unknown {
+  /** The `this` of a decorated agent, timer or page: one instance of its class, made when first needed. */
+  thisFor(agent: Agent | Timer | Page): unknown {
     const service = this.#services.get(agent);
     if (!service) return undefined;
     service.instance ??= new service.type();
