@@ -11,6 +11,7 @@ export type { Codec } from './codecs/codecs.js';
 export { App } from './app/app.js';
 export type { AppState, AppStats, CrontabOptions, ServiceMembers } from './app/app.js';
 export type { AppOptions, BadMessagePolicy } from './app/app-options.js';
+export type { TracingOptions } from './tracing/tracing-options.js';
 export { DEAD_LETTER_HEADERS } from './dead-letters/dead-letters.js';
 export { CORRELATION_ID, REPLY_TO } from './replies/replies.js';
 export { Topic } from './topics/topic.js';

@@ -6,6 +6,7 @@ import { Channel } from '../streams/channel.js';
 import type { StreamEvent } from '../streams/event.js';
 import { Stream, StreamSource, type StreamContext, type StreamTarget } from '../streams/stream.js';
 import type { Supervised, SupervisedTask, Supervisor } from '../supervisor/supervisor.js';
+import type { Tracing } from '../tracing/tracing.js';
 import type { Agent } from './agent.js';
 import { runInScope, type EventScope } from './current-event.js';
 
@@ -18,6 +19,8 @@ export interface AgentRuntime {
   readonly onAgentError: 'restart' | 'stop';
   /** Whether agents run in an event scope (the app has tables, whose writes need the current event). */
   readonly scopesEvents: boolean;
+  /** Spans for the events agents process (the app's `tracing` option); undefined when off. */
+  readonly tracing: Tracing | undefined;
   /** The `this` of decorated agents. */
   thisFor(agent: Agent): unknown;
   repartitionTopic(agent: Agent, name: string): StreamTarget;
@@ -139,6 +142,7 @@ export class AgentRunner implements StreamContext, SupervisedTask, EventScope {
   setCurrent(event: StreamEvent): void {
     this.#current = event;
     this.#pulled += 1;
+    this.#runtime.tracing?.received(event, this.agent.name);
   }
 
   get clock() {
@@ -157,7 +161,9 @@ export class AgentRunner implements StreamContext, SupervisedTask, EventScope {
     try {
       const stream = Stream.of(this.sourceOf(this.agent.topic.name), this);
       const life = () => this.#drive(this.agent.fn.call(this.#runtime.thisFor(this.agent), stream));
-      await Promise.race([this.#runtime.scopesEvents ? runInScope(this, life) : life(), taskFailure]);
+      // Tracing needs the scope too: a send made by the body is a child of the event's span.
+      const scoped = this.#runtime.scopesEvents || this.#runtime.tracing !== undefined;
+      await Promise.race([scoped ? runInScope(this, life) : life(), taskFailure]);
       for (const source of this.#sources) source.release();
     } finally {
       this.#failLife = () => {};
@@ -218,7 +224,12 @@ export class AgentRunner implements StreamContext, SupervisedTask, EventScope {
       events: held.map((event) => `${event.topic}/${event.partition}/${event.offset}`).join(','),
       policy: this.#runtime.onAgentError,
     });
-    if (this.#runtime.onAgentError === 'stop') return; // the offsets stay uncommitted: a restart retries them
+    const tracing = this.#runtime.tracing;
+    for (const event of held) tracing?.failed(event, error);
+    if (this.#runtime.onAgentError === 'stop') {
+      for (const event of held) tracing?.end(event); // never acknowledged now
+      return; // the offsets stay uncommitted: a restart retries them
+    }
     for (const event of held) {
       this.#runtime.deadLetter(event, error, this.agent);
       event.ack();

@@ -4,6 +4,7 @@ import { CoreError } from '../errors/index.js';
 import type { LibrdkafkaConfig } from '../transport/kafka-config.js';
 import type { Logger, LoggerOptions } from '../logging/logger.js';
 import type { TopicPartition } from '../transport/transport.js';
+import { resolveTracingOptions, type ResolvedTracingOptions, type TracingOptions } from '../tracing/tracing-options.js';
 
 export type BadMessagePolicy = 'dead-letter' | 'skip' | 'stop';
 
@@ -63,6 +64,12 @@ export interface AppOptions {
   logger?: Logger | LoggerOptions;
   /** librdkafka properties for every client (e.g. `{ 'client.id': 'billing' }`). */
   clientConfig?: LibrdkafkaConfig;
+  /**
+   * OpenTelemetry tracing (default off): W3C trace context in the messages' headers, a span for each
+   * event an agent processes and for each message sent. `true` uses the global tracer provider that
+   * your SDK registers; `{ tracerProvider }` a given one. See docs/tracing.md.
+   */
+  tracing?: TracingOptions;
 }
 
 export interface ResolvedAppOptions {
@@ -84,6 +91,7 @@ export interface ResolvedAppOptions {
   autoOffsetReset: 'earliest' | 'latest';
   stateDir: string;
   tableStandbyReplicas: number;
+  tracing: ResolvedTracingOptions | undefined;
 }
 
 function invalid(message: string): CoreError {
@@ -175,5 +183,6 @@ export function resolveAppOptions(options: AppOptions): ResolvedAppOptions {
     autoOffsetReset: oneOf('autoOffsetReset', options.autoOffsetReset, ['earliest', 'latest'], 'earliest'),
     stateDir: resolve(options.stateDir ?? 'stream-app-state'),
     tableStandbyReplicas: nonNegative('tableStandbyReplicas', options.tableStandbyReplicas, 0),
+    tracing: resolveTracingOptions(options.tracing),
   };
 }

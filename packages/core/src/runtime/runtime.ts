@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Agent } from '../agents/agent.js';
 import type { AgentRuntime } from '../agents/agent-runner.js';
+import { runInScope } from '../agents/current-event.js';
 import { systemClock, type Clock } from '../clock/clock.js';
 import { AtLeastOnce, ExactlyOnce, type CommitStrategy } from '../committer/commit-strategy.js';
 import { Committer } from '../committer/committer.js';
@@ -19,6 +20,7 @@ import { Supervisor } from '../supervisor/supervisor.js';
 import type { Table, TableOwner } from '../tables/table.js';
 import { TableManager } from '../tables/table-manager.js';
 import { Timers } from '../timers/timers.js';
+import { Tracing } from '../tracing/tracing.js';
 import type { Timer, TimerParts } from '../timers/timer.js';
 import { WindowedTable, type WindowKindSpec, type WindowOptions } from '../windows/windowed-table.js';
 import { Topic, type TopicMessage, type TopicOwner } from '../topics/topic.js';
@@ -59,6 +61,8 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
   failure: Error | undefined;
   transport: Transport | undefined;
   transportOverride: Transport | undefined;
+  /** Made at connect when the `tracing` option is on (it loads `@opentelemetry/api` then). */
+  tracing: Tracing | undefined;
   #supervisor: Supervisor | undefined;
   #committer: Committer | undefined;
   #deadLetters: DeadLetters | undefined;
@@ -200,7 +204,12 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
   deadLetterEvent(event: StreamEvent, error: Error, agent: string): void {
     if (this.#refused.has(event)) return;
     this.#refused.add(event);
-    this.deadLetters.send(event.message, error, agent);
+    const tracing = this.tracing;
+    if (!tracing) return this.deadLetters.send(event.message, error, agent);
+    tracing.failed(event, error);
+    runInScope({ currentEvent: event, agent: { name: agent } }, () =>
+      this.deadLetters.send(event.message, error, agent),
+    );
   }
 
   get exactlyOnce(): boolean {
@@ -231,8 +240,13 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
         ),
       );
     }
+    const tracing = this.tracing;
+    return tracing ? tracing.publish(message, (traced) => this.#send(traced)) : this.#send(message);
+  }
+
+  #send(message: OutgoingMessage): Promise<void> {
     this.sensors.emit('onSend', message);
-    return this.transport.send(message);
+    return this.transport!.send(message);
   }
 
   thisFor(agent: Agent): unknown {
@@ -256,7 +270,10 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
   }
 
   deadLetter(event: StreamEvent, error: Error, agent: Agent): void {
-    this.deadLetters.sendForAgent(event.message, error, agent.name);
+    const send = () => this.deadLetters.sendForAgent(event.message, error, agent.name);
+    // Sent from the supervisor, outside the agent's scope: in the event's, its span is the parent.
+    if (this.tracing) runInScope({ currentEvent: event, agent }, send);
+    else send();
   }
 
   reply(event: StreamEvent, value: unknown): void {
@@ -310,6 +327,10 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
     this.#assertState('created', 'connect');
     this.state = 'starting';
     try {
+      if (this.options.tracing && !this.tracing) {
+        this.tracing = await Tracing.load(this.options.tracing, this.id);
+        this.sensors.add(this.tracing);
+      }
       const credentials = this.options.credentials;
       if (credentials?.kind === 'oauth' && !this.#releaseToken) {
         this.#releaseToken = credentials.lifecycle.retain();
