@@ -94,6 +94,45 @@ describe('stream-app worker', () => {
   });
 });
 
+describe('stream-app worker with the web option', () => {
+  it('serves /health, /ready, /metrics and the page of the app while it runs', async () => {
+    const topic = `orders-${randomUUID().slice(0, 8)}`;
+    const worker = startWorker({
+      ORDERS_TOPIC: topic,
+      ORDERS_APP_ID: `orders-${randomUUID().slice(0, 8)}`,
+      ORDERS_WEB_PORT: '0',
+    });
+    await worker.waitFor(/^ready in/, 'ready');
+    const url = /^\s+web\s+(http:\/\/127\.0\.0\.1:\d+) \(no auth; \/health \/ready \/metrics, 1 page\(s\)\)$/m.exec(
+      worker.output.join('\n'),
+    )?.[1];
+    expect(url, worker.output.join('\n')).toBeDefined();
+    expect(await (await fetch(`${url}/health`)).json()).toMatchObject({ status: 'ok', state: 'running' });
+    const producer = adminKafka(testbed.kafka).producer();
+    await producer.connect();
+    await producer.send({
+      topic,
+      messages: [5, 7, 11].map((amount, i) => ({
+        key: `acc-${i % 2}`,
+        value: JSON.stringify({ accountId: `acc-${i % 2}`, amount }),
+      })),
+    });
+    await producer.disconnect();
+    // Three partitions: the orders come in any order across them.
+    for (const amount of ['5', '7', '11'])
+      await worker.waitFor(new RegExp(`pays ${amount}\\.00`), `the order of ${amount}`);
+    expect(await (await fetch(`${url}/totals`)).json()).toEqual({ 'acc-0': 16, 'acc-1': 7 });
+    expect((await fetch(`${url}/ready`)).status).toBe(200);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(
+      new RegExp(`^stream_app_messages_received_total\\{topic="${topic}",app="[^"]+"\\} 3$`, 'm'),
+    );
+    worker.process.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    await expect(fetch(`${url}/health`)).rejects.toThrow();
+  });
+});
+
 describe('stream-app worker, refusing bad input', () => {
   function io() {
     const out: string[] = [];

@@ -5,6 +5,7 @@ import type { LibrdkafkaConfig } from '../transport/kafka-config.js';
 import type { Logger, LoggerOptions } from '../logging/logger.js';
 import type { TopicPartition } from '../transport/transport.js';
 import { resolveTracingOptions, type ResolvedTracingOptions, type TracingOptions } from '../tracing/tracing-options.js';
+import { resolveWebOptions, type ResolvedWebOptions, type WebOptions } from '../web/web-options.js';
 
 export type BadMessagePolicy = 'dead-letter' | 'skip' | 'stop';
 
@@ -70,6 +71,8 @@ export interface AppOptions {
    * your SDK registers; `{ tracerProvider }` a given one. See docs/tracing.md.
    */
   tracing?: TracingOptions;
+  /** A web server per worker (pages, `/health`, `/ready`, `/metrics`, table views), started by `stream-app worker`. */
+  web?: WebOptions;
 }
 
 export interface ResolvedAppOptions {
@@ -92,6 +95,7 @@ export interface ResolvedAppOptions {
   stateDir: string;
   tableStandbyReplicas: number;
   tracing: ResolvedTracingOptions | undefined;
+  web: ResolvedWebOptions | undefined;
 }
 
 function invalid(message: string): CoreError {
@@ -184,5 +188,6 @@ export function resolveAppOptions(options: AppOptions): ResolvedAppOptions {
     stateDir: resolve(options.stateDir ?? 'stream-app-state'),
     tableStandbyReplicas: nonNegative('tableStandbyReplicas', options.tableStandbyReplicas, 0),
     tracing: resolveTracingOptions(options.tracing),
+    web: resolveWebOptions(options.web),
   };
 }

@@ -36,6 +36,7 @@ import {
   type Transport,
 } from '../transport/transport.js';
 import type { AppOptions, ResolvedAppOptions } from '../app/app-options.js';
+import { membersTopicName } from '../web/web-options.js';
 
 export type AppState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -565,6 +566,15 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
       config: {},
     });
     if (this.timers.electsLeader) specs.push(this.timers.leaderSpec(this.options.topicReplicationFactor));
+    // Table views: workers find the owner of a key's partition through this topic (see docs/web.md).
+    if (this.options.web && (this.#tables?.tables.size ?? 0) > 0) {
+      specs.push({
+        name: membersTopicName(this.id),
+        partitions: 1,
+        replicas: this.options.topicReplicationFactor,
+        config: { 'cleanup.policy': 'compact' },
+      });
+    }
     return specs;
   }
 
