@@ -38,6 +38,8 @@ describe('stream-app worker', () => {
     const env = { ORDERS_TOPIC: topic, ORDERS_APP_ID: `orders-${randomUUID().slice(0, 8)}` };
     const first = startWorker(env);
     await first.waitFor(/^ready in/, 'the first worker');
+    // Orders start once it holds its partitions: sent before, they would all be there for it at once.
+    await first.waitFor(/"partitions assigned"/, 'the first assignment');
     const producer = adminKafka(testbed.kafka).producer();
     await producer.connect();
     const total = 400;
