@@ -25,6 +25,7 @@ describe('ConnectionLog', () => {
     connections.handled(line('Received session lifetime 9800 ms from broker', false), 'rdkafka#producer-1');
     expect(connections.counts).toEqual({
       authentications: 1,
+      authenticationFailures: 0,
       reauthentications: 1,
       reauthenticationFailures: 0,
       disconnects: 0,
@@ -32,6 +33,29 @@ describe('ConnectionLog', () => {
     expect(events.map(({ kind, sessionLifetimeMs }) => [kind, sessionLifetimeMs])).toEqual([
       ['authenticated', 9500],
       ['reauthenticated', 9800],
+    ]);
+    expect(lines).toEqual([]);
+  });
+
+  it('counts a refused first authentication, and leaves its error to the client and the diagnostics', () => {
+    const { lines, events, connections } = withLog();
+    const refused = line(
+      'SASL authentication error: Authentication failed during authentication due to invalid credentials with SASL mechanism OAUTHBEARER (after 3ms in state AUTH_REQ)',
+    );
+    expect(connections.handled(refused, 'rdkafka#producer-1')).toBe(false);
+    expect(connections.counts).toMatchObject({
+      authentications: 0,
+      authenticationFailures: 1,
+      reauthenticationFailures: 0,
+    });
+    expect(events).toEqual([
+      {
+        client: 'rdkafka#producer-1',
+        broker: BROKER,
+        kind: 'authentication-failed',
+        reason:
+          'SASL authentication error: Authentication failed during authentication due to invalid credentials with SASL mechanism OAUTHBEARER',
+      },
     ]);
     expect(lines).toEqual([]);
   });

@@ -107,7 +107,10 @@ function capturedLogger(): { lines: string[]; logger: ReturnType<typeof createLo
 
 function pagesApp(options: Partial<AppOptions> & { id: string }): App {
   const app = track(makeApp(options));
-  app.page('/orders', (request) => ({ orders: 3, principal: request.principal }), { scopes: ['kafka'] });
+  app.page('/orders', (request) => ({ orders: 3, principal: request.principal }), {
+    scopes: ['kafka'],
+    method: ['GET', 'POST'],
+  });
   app.page('/admin', () => ({ secret: true }), { scopes: ['stream-app:admin'] });
   app.page('/hello', () => 'hello', { public: true });
   return app;
@@ -128,9 +131,22 @@ describe('web pages behind OAuth (enforce)', () => {
     expect(none.headers.get('www-authenticate')).toBe('Bearer realm="stream-app"');
     expect(await none.json()).toMatchObject({ code: 'STREAM_APP_ERR_WEB_UNAUTHORIZED', error: 'invalid_request' });
 
-    const malformed = await get('/orders', 'Basic dXNlcjpwYXNz');
+    // Another scheme is no bearer token (RFC 6750 §3.1); a Bearer header that is not one token is malformed.
+    const basic = await get('/orders', 'Basic dXNlcjpwYXNz');
+    expect(basic.status).toBe(401);
+    expect(basic.headers.get('www-authenticate')).toBe('Bearer realm="stream-app"');
+    const malformed = await get('/orders', 'Bearer two tokens');
     expect(malformed.status).toBe(400);
-    expect(malformed.headers.get('www-authenticate')).toContain('error="invalid_request"');
+    expect(malformed.headers.get('www-authenticate')).toBe(
+      `Bearer realm="stream-app", error="invalid_request", error_description="the Authorization header must be 'Bearer <token>' (RFC 6750)"`,
+    );
+    // Checked before the body is read: a bad body without a token is refused for the token.
+    const post = await fetch(`${server.url}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{not json',
+    });
+    expect(post.status).toBe(401);
 
     const forgedToken = await forged();
     const forgery = await get('/orders', `Bearer ${forgedToken}`);
@@ -186,7 +202,7 @@ describe('web pages behind OAuth (enforce)', () => {
     const { samples } = await scrape(server, token);
     const outcomes = (outcome: string, route = '/orders') =>
       value(samples, 'stream_app_web_authentications_total', { route, outcome, mode: 'enforce' });
-    expect(outcomes('missing_token')).toBe(1);
+    expect(outcomes('missing_token')).toBe(3); // none, Basic, the POST
     expect(outcomes('invalid_request')).toBe(1);
     expect(outcomes('invalid_token')).toBe(2); // the forged and the foreign one
     expect(outcomes('expired_token')).toBe(1);
@@ -352,7 +368,12 @@ describe('table views', () => {
     const id = uniqueName('web-views');
     const worker = () => {
       const app = track(
-        makeApp({ id, topicPartitions: 4, stateDir: mkdtempSync(join(tmpdir(), 'views-')), web: { port: 0 } }),
+        makeApp({
+          id,
+          topicPartitions: 4,
+          stateDir: mkdtempSync(join(tmpdir(), 'views-')),
+          web: { port: 0, auth: { ...auth('enforce'), tablesScopes: ['kafka'] } },
+        }),
       );
       const counts = app.table<number>('counts', { default: () => 0 });
       app.agent(app.topic(source, { valueType: 'json' }), async (stream) => {
@@ -381,6 +402,8 @@ describe('table views', () => {
     );
     const total = () => [...a.counts.values(), ...b.counts.values()].reduce((sum, n) => sum + n, 0);
     await eventually(() => total() === (12 * 13) / 2, 'every event counted');
+    const token = await goodToken();
+    const withToken = { headers: { authorization: `Bearer ${token}` } };
     const ownedByB = keys.filter((key) => b.counts.isActive(partitionForKey(Buffer.from(key), 4)));
     const ownedByA = keys.filter((key) => a.counts.isActive(partitionForKey(Buffer.from(key), 4)));
     expect(ownedByA.length).toBeGreaterThan(0);
@@ -394,7 +417,7 @@ describe('table views', () => {
         // The owner announces itself shortly after its assignment: a view may be 503 for that long.
         let response!: Response;
         await eventually(async () => {
-          response = await fetch(`${asked.url}/tables/counts/${key}`);
+          response = await fetch(`${asked.url}/tables/counts/${key}`, withToken);
           return response.status !== 503;
         }, `the view of ${key}`);
         expect(response.status).toBe(200);
@@ -407,7 +430,11 @@ describe('table views', () => {
         });
       }
     }
-    const missing = await fetch(`${serverA.url}/tables/nope/x`);
+    // The asked worker checks the token before it forwards anything.
+    const anonymous = await fetch(`${serverA.url}/tables/counts/${ownedByB[0]}`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('x-stream-app-served-by')).toBeNull();
+    const missing = await fetch(`${serverA.url}/tables/nope/x`, withToken);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ code: 'STREAM_APP_ERR_WEB_NOT_FOUND' });
   });

@@ -153,6 +153,11 @@ export class App extends EventEmitter<AppEvents> {
     return this.#runtime.sensors.add(sensor);
   }
 
+  /** The partitions assigned to this worker now (its agents' topics, and the leader topic of `onLeader` timers). */
+  get assignment(): TopicPartition[] {
+    return this.state === 'created' ? [] : this.#runtime.conductor.assignment;
+  }
+
   stats(): AppStats {
     const runtime = this.#runtime;
     return {

@@ -95,6 +95,11 @@ export class Conductor {
     this.#abandoned = parts.abandoned;
   }
 
+  /** The partitions assigned to this worker now. */
+  get assignment(): TopicPartition[] {
+    return [...this.#assigned.values()];
+  }
+
   attach(consumer: Consumer): void {
     this.#consumer = consumer;
   }

@@ -6,10 +6,10 @@ export interface KafkaConnectionEvent {
   client: string;
   /** The client's thread for the connection: `sasl_plaintext://127.0.0.1:9093/1`, `…/bootstrap`, `GroupCoordinator`. */
   broker: string;
-  kind: 'authenticated' | 'reauthenticated' | 'reauthentication-failed' | 'disconnected';
+  kind: 'authenticated' | 'authentication-failed' | 'reauthenticated' | 'reauthentication-failed' | 'disconnected';
   /** `authenticated`, `reauthenticated`: the session lifetime the broker gave. */
   sessionLifetimeMs?: number;
-  /** `reauthentication-failed`: the client's reason. */
+  /** `authentication-failed`, `reauthentication-failed`: the client's reason. */
   reason?: string;
 }
 
@@ -17,6 +17,8 @@ export interface KafkaConnectionEvent {
 export interface KafkaConnectionCounts {
   /** Connections that authenticated (SASL), re-authentications not included. */
   authentications: number;
+  /** Connections the broker refused to authenticate (a bad or expired token, a wrong mechanism). */
+  authenticationFailures: number;
   /** KIP-368 re-authentications of open connections. */
   reauthentications: number;
   /** Re-authentications the broker refused (the connection is then dropped and made again). */
@@ -97,9 +99,16 @@ export class ConnectionLog {
       this.#onEvent({ client, broker, kind: 'disconnected' });
     }
     // Refused, or the connection closed under it (the broker ends a session that outlived its token).
-    if ((disconnected || AUTH_FAILED.test(text)) && this.#reauthenticating.delete(key)) {
-      this.#refused(client, broker, text.replace(STATE_SUFFIX, '').replace(/^(?:\S+: )+(?=SASL)/, ''));
+    const authFailed = AUTH_FAILED.test(text);
+    const reason = () => text.replace(STATE_SUFFIX, '').replace(/^(?:\S+: )+(?=SASL)/, '');
+    if ((disconnected || authFailed) && this.#reauthenticating.delete(key)) {
+      this.#refused(client, broker, reason());
       return true;
+    }
+    // A first authentication refused: counted; the client's error (and the diagnostics of it) follow as ever.
+    if (authFailed) {
+      this.#counts.authenticationFailures += 1;
+      this.#onEvent({ client, broker, kind: 'authentication-failed', reason: reason() });
     }
     return this.#isEcho(text, client);
   }
@@ -126,7 +135,13 @@ export class ConnectionLog {
 }
 
 export function noConnections(): KafkaConnectionCounts {
-  return { authentications: 0, reauthentications: 0, reauthenticationFailures: 0, disconnects: 0 };
+  return {
+    authentications: 0,
+    authenticationFailures: 0,
+    reauthentications: 0,
+    reauthenticationFailures: 0,
+    disconnects: 0,
+  };
 }
 
 /** librdkafka's `debug` with the `security` context added, which `ConnectionLog` reads. */

@@ -572,7 +572,8 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
         name: membersTopicName(this.id),
         partitions: 1,
         replicas: this.options.topicReplicationFactor,
-        config: { 'cleanup.policy': 'compact' },
+        // Small segments and an eager cleaner: a worker's old announcements go soon after its new ones.
+        config: { 'cleanup.policy': 'compact', 'segment.ms': '600000', 'min.cleanable.dirty.ratio': '0.1' },
       });
     }
     return specs;

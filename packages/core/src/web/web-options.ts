@@ -15,6 +15,10 @@ export interface WebAuthOptions {
   mode?: 'enforce' | 'report';
   /** Scopes every protected page needs (a page's own `scopes` add to these). */
   scopes?: string[];
+  /** Scopes `/metrics` needs besides `scopes`. */
+  metricsScopes?: string[];
+  /** Scopes the table views (`/tables/…`) need besides `scopes`. */
+  tablesScopes?: string[];
   /** Allows an http:// JWKS on loopback (local test beds). */
   allowInsecureLoopback?: boolean;
   clockToleranceSec?: number;

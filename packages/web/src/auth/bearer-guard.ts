@@ -28,9 +28,9 @@ export type AuthResult =
 
 const REALM = 'stream-app';
 
-/** Quotes a value for a challenge's auth-param (RFC 7235 quoted-string). */
+/** A challenge's auth-param value: RFC 6750 §3 allows %x20-21 / %x23-5B / %x5D-7E (no `"`, no `\`). */
 function quoted(value: string): string {
-  return `"${value.replace(/["\\]/g, '\\$&')}"`;
+  return `"${value.replace(/"/g, "'").replace(/[^\x20-\x7e]|\\/g, ' ')}"`;
 }
 
 function refuse(
@@ -85,7 +85,8 @@ export class BearerGuard {
 
   /** The token of an `Authorization` header, checked for a page that needs `pageScopes` besides the common ones. */
   async check(authorization: string | undefined, pageScopes: readonly string[]): Promise<AuthResult> {
-    if (authorization === undefined || authorization === '') {
+    // No credentials for this scheme (none, or Basic, …): RFC 6750 §3.1 asks for a bare challenge.
+    if (authorization === undefined || !/^bearer(?: |$)/i.test(authorization)) {
       return refuse(
         'missing_token',
         401,
@@ -99,7 +100,7 @@ export class BearerGuard {
         'invalid_request',
         400,
         'invalid_request',
-        'the Authorization header must be "Bearer <token>" (RFC 6750)',
+        "the Authorization header must be 'Bearer <token>' (RFC 6750)",
       );
     }
     let token: VerifiedToken;

@@ -16,10 +16,17 @@ export class Readiness implements Sensor {
 
   constructor(app: App) {
     this.#app = app;
+    // Started after the app: its assignment so far counts.
+    this.#assigned = app.assignment.length > 0;
   }
 
   onPartitionsAssigned(): void {
     this.#assigned = true;
+  }
+
+  /** Lost partitions mean the worker fell out of its group (a session timeout): not ready until it rejoins. */
+  onPartitionsRevoked(_partitions: unknown, lost: boolean): void {
+    if (lost) this.#assigned = false;
   }
 
   checks(): ReadinessCheck[] {

@@ -3,6 +3,8 @@ import type { IncomingMessage, OutgoingMessage, StreamEvent, TopicPartition } fr
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AuthOutcome } from '../auth/bearer-guard.js';
 
+/** How long a scrape waits for the broker's watermarks and committed offsets. */
+const LAG_TIMEOUT_MS = 2_000;
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /**
@@ -21,13 +23,14 @@ export class WorkerMetrics implements Sensor {
   readonly #skipped: Counter<'code'>;
   readonly #restarts: Counter<'agent'>;
   readonly #taskFailures: Counter<'task'>;
-  readonly #recoveryRead: Gauge<'table' | 'partition'>;
-  readonly #recoveryTotal: Gauge<'table' | 'partition'>;
+  readonly #recoveryRead: Gauge<'table' | 'partition' | 'purpose'>;
+  readonly #recoveryTotal: Gauge<'table' | 'partition' | 'purpose'>;
   readonly #rebalances: Counter<'kind'>;
   readonly #tokenRefreshes: Counter<'outcome'>;
   readonly #kafkaAuth: Counter<'kind'>;
   readonly #webAuth: Counter<'route' | 'outcome' | 'mode'>;
   readonly #aborts: Counter;
+  readonly #lagFailures: Counter;
   /** When each message was fetched, for the time to its ack (per agent). */
   readonly #fetchedAt = new WeakMap<IncomingMessage, number>();
   /** Partitions assigned to this worker now (the ones whose lag it reports). */
@@ -38,6 +41,7 @@ export class WorkerMetrics implements Sensor {
     const metrics = this;
     this.#app = app;
     this.registry = registry;
+    for (const partition of app.assignment) this.#assigned.set(`${partition.topic}/${partition.partition}`, partition);
     registry.setDefaultLabels({ app: app.id });
     const registers = [registry];
     this.#received = new Counter({
@@ -96,14 +100,14 @@ export class WorkerMetrics implements Sensor {
     });
     this.#recoveryRead = new Gauge({
       name: 'stream_app_table_recovery_records_read',
-      help: 'Records read so far by the recovery of a table partition from its changelog.',
-      labelNames: ['table', 'partition'],
+      help: "Records read so far from a table partition's changelog (purpose: recovery, standby, global).",
+      labelNames: ['table', 'partition', 'purpose'],
       registers,
     });
     this.#recoveryTotal = new Gauge({
       name: 'stream_app_table_recovery_records',
-      help: 'Changelog offsets the recovery of a table partition reads (0 once done).',
-      labelNames: ['table', 'partition'],
+      help: "Changelog offsets a read of a table partition's changelog covers (0 once done).",
+      labelNames: ['table', 'partition', 'purpose'],
       registers,
     });
     this.#rebalances = new Counter({
@@ -130,6 +134,11 @@ export class WorkerMetrics implements Sensor {
       labelNames: ['route', 'outcome', 'mode'],
       registers,
     });
+    this.#lagFailures = new Counter({
+      name: 'stream_app_consumer_lag_failures_total',
+      help: 'Scrapes that could not read the consumer lag from the broker (the lag is then left out).',
+      registers,
+    });
     new Gauge({
       name: 'stream_app_consumer_lag',
       help: "Messages behind the partition's end: high watermark minus the group's committed offset.",
@@ -137,8 +146,22 @@ export class WorkerMetrics implements Sensor {
       registers,
       collect: async function (this: Gauge<'topic' | 'partition'>) {
         this.reset();
-        for (const row of await metrics.#lag())
-          this.set({ topic: row.topic, partition: String(row.partition) }, row.lag);
+        // The broker may be down when metrics matter most: the scrape goes on without lag, and says so.
+        let bound: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          bound = setTimeout(
+            () => reject(new Error(`no answer from the broker in ${LAG_TIMEOUT_MS} ms`)),
+            LAG_TIMEOUT_MS,
+          );
+        });
+        try {
+          const rows = await Promise.race([metrics.#lag(), timeout]);
+          for (const row of rows) this.set({ topic: row.topic, partition: String(row.partition) }, row.lag);
+        } catch {
+          metrics.#lagFailures.inc();
+        } finally {
+          clearTimeout(bound);
+        }
       },
     });
     new Gauge({
@@ -230,7 +253,7 @@ export class WorkerMetrics implements Sensor {
   }
 
   onTableRecovery(progress: TableRecoveryProgress): void {
-    const labels = { table: progress.table, partition: String(progress.partition) };
+    const labels = { table: progress.table, partition: String(progress.partition), purpose: progress.purpose };
     this.#recoveryRead.set(labels, progress.read);
     this.#recoveryTotal.set(labels, progress.done ? 0 : progress.total);
   }

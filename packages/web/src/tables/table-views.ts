@@ -13,6 +13,7 @@ export interface ViewAnswer {
 export const FORWARDED_BY = 'x-stream-app-forwarded-by';
 const SERVED_BY = 'x-stream-app-served-by';
 const FORWARD_TIMEOUT_MS = 5_000;
+const PASSED_ON = ['www-authenticate', 'retry-after', 'cache-control'];
 
 /**
  * `GET /tables/:name/:key`, like Faust's table views and Kafka Streams' interactive queries: the
@@ -42,8 +43,9 @@ export class TableViews {
     const sensor: Sensor = {
       onPartitionsAssigned: changed,
       onPartitionsRevoked: changed,
+      // Standby and global-table reads report progress all along: only a partition that now serves counts.
       onTableRecovery: (progress) => {
-        if (progress.done) changed();
+        if (progress.done && progress.purpose === 'recovery') changed();
       },
     };
     this.#removeSensor = this.#app.addSensor(sensor);
@@ -108,9 +110,9 @@ export class TableViews {
     const members = this.#members!;
     // A cached owner may have moved: one fresh read of the members topic before giving up.
     for (const fresh of [false, true]) {
-      const owner = await members.ownerOf(name, partition, fresh);
-      if (!owner) continue;
       try {
+        const owner = await members.ownerOf(name, partition, fresh);
+        if (!owner) continue;
         const response = await fetch(`${owner}/tables/${encodeURIComponent(name)}/${encodeURIComponent(rawKey)}`, {
           headers: {
             [FORWARDED_BY]: this.#url,
@@ -126,9 +128,15 @@ export class TableViews {
         } catch {
           // not JSON: passed on as it came
         }
-        return { status: response.status, headers: { [SERVED_BY]: response.headers.get(SERVED_BY) ?? owner }, body };
+        // The owner's refusal (a token that expired in between) keeps its challenge.
+        const passed: { [name: string]: string } = { [SERVED_BY]: response.headers.get(SERVED_BY) ?? owner };
+        for (const header of PASSED_ON) {
+          const value = response.headers.get(header);
+          if (value !== null) passed[header] = value;
+        }
+        return { status: response.status, headers: passed, body };
       } catch (error) {
-        this.#logger.debug('forwarding a table view failed', { owner, table: name, partition, error: error as Error });
+        this.#logger.debug('forwarding a table view failed', { table: name, partition, error: error as Error });
       }
     }
     return unavailable(name, partition, 'no worker announces it on the members topic now');
