@@ -74,9 +74,10 @@ async function createTopic(topic: string) {
 /** Produces one message every `everyMs` until stopped; a consumer collects them. */
 async function traffic(creds: OAuthCredentials, topic: string, everyMs = 100) {
   const { kafka, diagnostics, errors, bootstrap } = kafkaFor(creds);
-  // Idempotent like stream-app's own producer: retries until message.timeout.ms instead of the client's
-  // default 5 retries, which an outage past token expiry can use up (the send then fails with a transport error).
-  const producer = kafka.producer({ 'enable.idempotence': true } as never);
+  // Like stream-app's own producer: idempotent, and retrying until message.timeout.ms. The client's KafkaJS
+  // layer sets 5 retries unless told otherwise, which an outage past token expiry can use up (the send then
+  // fails with a transport error: seen once in a loaded fresh-clone run).
+  const producer = kafka.producer({ 'enable.idempotence': true, retries: 2_147_483_647 } as never);
   const consumer = kafka.consumer({ kafkaJS: { groupId: `g-${randomUUID()}`, fromBeginning: true } });
   await connectClient(producer, diagnostics, bootstrap);
   await connectClient(consumer, diagnostics, bootstrap);
