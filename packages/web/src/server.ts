@@ -53,7 +53,7 @@ export async function startWebServer(app: App, options: WebServerOptions = {}): 
   const guard = web.auth && new BearerGuard(web.auth);
   const reports = new ReportLog(logger);
   // Table keys are path segments: room for long ones (fastify's default is 100 characters).
-  const server = Fastify({ logger: false, forceCloseConnections: true, maxParamLength: 1000 });
+  const server = Fastify({ logger: false, forceCloseConnections: true, routerOptions: { maxParamLength: 1000 } });
 
   // Before the body is read: a request without a good token learns that first, whatever it sends.
   server.addHook('onRequest', async (request, reply) => {
