@@ -16,10 +16,11 @@
 // of all N messages are committed. Connecting, joining the group and stopping are left out: they
 // are the same librdkafka work on both sides and would only blur the per-message cost.
 import { KafkaJS } from '@confluentinc/kafka-javascript';
-import { App, connectClient, createLogger, KafkaDiagnostics, Record } from '@stream-app/core';
+import { App, connectClient, createLogger, KafkaDiagnostics } from '@stream-app/core';
 import { kafkaClientConfig } from '@stream-app/credentials';
 import { adminKafka, createAdminClient, startTestbed, type Testbed } from '@stream-app/testing';
 import { credentialsFor, deadline, median, rate } from './bench-kit.js';
+import { CURRENCIES, Order, orderJson, toCharge, type Charge } from './orders-workload.js';
 import { IsDate, IsIn, IsPositive, IsString, Length, MaxLength, validateSync } from 'class-validator';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200_000);
@@ -28,20 +29,11 @@ const PARTITIONS = 4;
 const COMMIT_INTERVAL_MS = 1000; // the App's default commitIntervalMs
 const RUN_TIMEOUT_MS = 10 * 60_000;
 const INPUT = 'bench-orders';
-const CURRENCIES = ['EUR', 'USD', 'GBP'];
 
 const SIDES = ['stream-app', 'hand-written'] as const;
 type Side = (typeof SIDES)[number];
 
 // ── the work ─────────────────────────────────────────────────────────────────
-
-class Order extends Record {
-  @IsString() @Length(1, 64) accountId!: string;
-  @IsPositive() amount!: number;
-  @IsIn(CURRENCIES) currency!: string;
-  @IsDate() createdAt!: Date;
-  @IsString() @MaxLength(256) note!: string;
-}
 
 /** The same rules, on a plain class, as someone would write them without stream-app. */
 class OrderInput {
@@ -62,36 +54,6 @@ function decodeByHand(bytes: Buffer | null): OrderInput {
   const errors = validateSync(order, { forbidUnknownValues: false });
   if (errors.length > 0) throw new Error(`invalid order: ${errors.map((e) => e.property).join(', ')}`);
   return order;
-}
-
-interface Charge {
-  accountId: string;
-  amountCents: number;
-  currency: string;
-  day: string;
-}
-
-function toCharge(order: { accountId: string; amount: number; currency: string; createdAt: Date }): Charge {
-  return {
-    accountId: order.accountId,
-    amountCents: Math.round(order.amount * 100),
-    currency: order.currency,
-    day: order.createdAt.toISOString().slice(0, 10),
-  };
-}
-
-/** An order as JSON of exactly 256 bytes (the note pads it). */
-function orderJson(i: number): string {
-  const order = {
-    accountId: `account-${String(i % 64).padStart(4, '0')}`,
-    amount: 1 + (i % 10_000) / 100,
-    currency: CURRENCIES[i % CURRENCIES.length],
-    createdAt: new Date(Date.UTC(2025, 0, 1) + i * 1000).toISOString(),
-    note: '',
-  };
-  const text = `order ${i} `;
-  order.note = text.repeat(256).slice(0, 256 - Buffer.byteLength(JSON.stringify(order)));
-  return JSON.stringify(order);
 }
 
 // ── the two pipelines ────────────────────────────────────────────────────────

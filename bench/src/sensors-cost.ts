@@ -41,7 +41,7 @@
 import { fork } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { App, createLogger, Record, type AppOptions } from '@stream-app/core';
+import { App, createLogger, type AppOptions } from '@stream-app/core';
 import { startWebServer, type WebServer } from '@stream-app/web';
 import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ClientCredentialsProvider, OAuthCredentials } from '@stream-app/credentials';
@@ -49,7 +49,7 @@ import { ClientCredentialsProvider, OAuthCredentials } from '@stream-app/credent
 // a worker process does not, to be a worker like any other.
 import type * as Testing from '@stream-app/testing';
 import type * as BenchKit from './bench-kit.js';
-import { IsDate, IsIn, IsPositive, IsString, Length, MaxLength } from 'class-validator';
+import { Order, orderJson, toCharge, type Charge } from './orders-workload.js';
 
 const MESSAGES = Number(process.env.BENCH_SENSORS_MESSAGES ?? 60_000);
 const WARMUP = Number(process.env.BENCH_SENSORS_WARMUP ?? 20_000);
@@ -61,7 +61,6 @@ const SCRAPE_INTERVAL_MS = 1000;
 const RUN_TIMEOUT_MS = 5 * 60_000;
 const INPUT = 'bench-sensors-orders';
 const DEAD_LETTERS = 'bench-sensors-dead-letters';
-const CURRENCIES = ['EUR', 'USD', 'GBP'];
 
 const ALL_VARIANTS = ['plain', 'metrics', 'tracing', 'both'] as const;
 type Variant = (typeof ALL_VARIANTS)[number];
@@ -73,44 +72,6 @@ const withMetrics = (variant: Variant) => variant === 'metrics' || variant === '
 const withTracing = (variant: Variant) => variant === 'tracing' || variant === 'both';
 
 // ── the work ─────────────────────────────────────────────────────────────────
-
-class Order extends Record {
-  @IsString() @Length(1, 64) accountId!: string;
-  @IsPositive() amount!: number;
-  @IsIn(CURRENCIES) currency!: string;
-  @IsDate() createdAt!: Date;
-  @IsString() @MaxLength(256) note!: string;
-}
-
-interface Charge {
-  accountId: string;
-  amountCents: number;
-  currency: string;
-  day: string;
-}
-
-function toCharge(order: Order): Charge {
-  return {
-    accountId: order.accountId,
-    amountCents: Math.round(order.amount * 100),
-    currency: order.currency,
-    day: order.createdAt.toISOString().slice(0, 10),
-  };
-}
-
-/** An order as JSON of exactly 256 bytes (the note pads it). */
-function orderJson(i: number): string {
-  const order = {
-    accountId: `account-${String(i % 64).padStart(4, '0')}`,
-    amount: 1 + (i % 10_000) / 100,
-    currency: CURRENCIES[i % CURRENCIES.length],
-    createdAt: new Date(Date.UTC(2025, 0, 1) + i * 1000).toISOString(),
-    note: '',
-  };
-  const text = `order ${i} `;
-  order.note = text.repeat(256).slice(0, 256 - Buffer.byteLength(JSON.stringify(order)));
-  return JSON.stringify(order);
-}
 
 // ── the sensors ──────────────────────────────────────────────────────────────
 
