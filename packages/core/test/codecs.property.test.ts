@@ -51,6 +51,8 @@ const payloads = fc.oneof(
   jsonText.map((text) => Buffer.from(text)),
   orderLike.map((order) => Buffer.from(JSON.stringify(order))),
   fc.constant(Buffer.alloc(0)),
+  // Keys that JSON.parse makes own properties but an assignment would treat as the prototype (a run found it).
+  fc.constantFrom('{"__proto__":null}', '{"id":"a","items":[{"__proto__":{"sku":"x"}}]}').map((t) => Buffer.from(t)),
 );
 
 describe('codecs and records under arbitrary input', () => {

@@ -104,6 +104,15 @@ describe('Record', () => {
     );
     expect(Order.fromPlain({ accountId: 'a', amount: -1 }, { validate: false }).amount).toBe(-1);
   });
+
+  it('refuses a __proto__ field instead of letting it replace the instance prototype', () => {
+    // JSON.parse makes "__proto__" an own key; assigning it would swap the Record's prototype.
+    for (const json of ['{"__proto__":null}', '{"accountId":"a","amount":1,"__proto__":{"amount":-1}}']) {
+      const refusal = failure(() => recordCodec(Order).decode(Buffer.from(json)));
+      expect(refusal.code).toBe('STREAM_APP_ERR_RECORD_INVALID');
+      expect(refusal.message).toBe('Order.__proto__ is not allowed as a field name');
+    }
+  });
 });
 
 describe('codecs', () => {

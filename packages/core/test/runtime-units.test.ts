@@ -18,6 +18,7 @@ import { Channel } from '../src/streams/channel.js';
 import { StreamEvent as Event } from '../src/streams/event.js';
 import { KafkaTransactions } from '../src/transport/kafka-transactions.js';
 import { SendBatcher } from '../src/transport/send-batcher.js';
+import { addHeader } from '../src/transport/kafka-partition-reader.js';
 import { CoreError } from '../src/errors/index.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -364,5 +365,19 @@ describe('Stream operators (over memory)', () => {
     held[0]!.ack();
     await driver.settle();
     expect(driver.committed(manual)).toEqual({ 0: 1 });
+  });
+});
+
+describe('headers read from Kafka', () => {
+  it('keeps headers named like Object.prototype members as plain own headers', () => {
+    const headers = {};
+    for (const name of ['__proto__', 'constructor', 'toString', 'constructor']) addHeader(headers, name, name);
+    expect(Object.getPrototypeOf(headers)).toBe(Object.prototype);
+    expect(Object.keys(headers)).toEqual(['__proto__', 'constructor', 'toString']);
+    expect(Object.getOwnPropertyDescriptor(headers, '__proto__')?.value).toEqual(Buffer.from('__proto__'));
+    expect((headers as { constructor: unknown }).constructor).toEqual([
+      Buffer.from('constructor'),
+      Buffer.from('constructor'),
+    ]);
   });
 });

@@ -60,6 +60,12 @@ function build<T extends Record>(type: RecordClass<T>, plain: unknown, path: str
   }
   const instance = new type();
   for (const [key, value] of Object.entries(plain as object)) {
+    // JSON.parse makes "__proto__" an own key, and assigning it would replace the instance's prototype.
+    if (key === '__proto__') {
+      throw new CoreError('STREAM_APP_ERR_RECORD_INVALID', `${path}.__proto__ is not allowed as a field name`, {
+        details: { path: `${path}.__proto__` },
+      });
+    }
     const declared = Reflect.getMetadata('design:type', type.prototype, key) as unknown;
     const element = Reflect.getMetadata(ELEMENT_TYPE, type.prototype, key) as ElementType | undefined;
     (instance as unknown as { [key: string]: unknown })[key] = convert(value, declared, element, `${path}.${key}`);

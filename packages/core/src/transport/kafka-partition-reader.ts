@@ -141,8 +141,12 @@ function incoming(message: Message): IncomingMessage {
 export function addHeader(headers: MessageHeaders, name: string, value: unknown): void {
   if (value === undefined || value === null) return;
   const buffer = Buffer.isBuffer(value) ? value : Buffer.from(String(value));
-  const known = headers[name];
-  if (known === undefined) headers[name] = buffer;
-  else if (Array.isArray(known)) known.push(buffer);
-  else headers[name] = [known, buffer];
+  // Own keys only: a header named "constructor" or "__proto__" must not meet Object.prototype.
+  const known = Object.hasOwn(headers, name) ? headers[name] : undefined;
+  if (Array.isArray(known)) known.push(buffer);
+  else setOwn(headers, name, known === undefined ? buffer : [known, buffer]);
+}
+
+function setOwn(headers: MessageHeaders, name: string, value: Buffer | Buffer[]): void {
+  Object.defineProperty(headers, name, { value, writable: true, enumerable: true, configurable: true });
 }
