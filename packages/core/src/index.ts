@@ -14,6 +14,7 @@ export type { AppOptions, BadMessagePolicy } from './app/app-options.js';
 export type { TracingOptions } from './tracing/tracing-options.js';
 export { DEAD_LETTER_HEADERS } from './dead-letters/dead-letters.js';
 export { CORRELATION_ID, REPLY_TO } from './replies/replies.js';
+export type { AppPlan, TopicPlan, TopicRole } from './topology/plan.js';
 export { Topic } from './topics/topic.js';
 export type { TopicMessage, TopicOptions, TypeSpec } from './topics/topic.js';
 export { Agent } from './agents/agent.js';

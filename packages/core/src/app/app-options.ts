@@ -12,8 +12,8 @@ export type BadMessagePolicy = 'dead-letter' | 'skip' | 'stop';
 export interface AppOptions {
   /** The app's name: its consumer group, and the prefix of its internal topics. */
   id: string;
-  /** Bootstrap servers: `host:port`, a comma-separated list, or an array. */
-  broker: string | string[];
+  /** Bootstrap servers: `host:port`, a comma-separated list, or an array (default `$STREAM_APP_BROKER`). */
+  broker?: string | string[];
   /** OAuth, SASL or mTLS credentials, or a token provider (e.g. `keycloak({...})`), which means OAUTHBEARER. */
   credentials?: Credentials | AbstractTokenProvider;
   /**
@@ -136,7 +136,9 @@ export function resolveAppOptions(options: AppOptions): ResolvedAppOptions {
     .map((broker) => broker.trim().replace(/^kafka:\/\//, ''))
     .filter(Boolean);
   if (brokers.length === 0)
-    throw invalid('App option broker is missing: give "host:port" of at least one Kafka broker');
+    throw invalid(
+      'App option broker is missing: give "host:port" of at least one Kafka broker, in the code or as $STREAM_APP_BROKER',
+    );
   for (const broker of brokers) {
     if (!/^[^\s:/]+:\d{1,5}$/.test(broker)) throw invalid(`App option broker: "${broker}" is not host:port`);
   }

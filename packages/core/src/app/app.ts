@@ -19,6 +19,8 @@ import type { AnyTopic, Service } from '../topology/topology.js';
 import type { OutgoingMessage, TopicPartition, TopicPartitionOffset, Transport } from '../transport/transport.js';
 import { makePage, type Page, type PageHandler, type PageOptions } from '../web/pages.js';
 import { resolveAppOptions, type AppOptions, type ResolvedAppOptions } from './app-options.js';
+import { withEnvOptions } from './env-options.js';
+import type { AppPlan } from '../topology/plan.js';
 
 export type { AppState } from '../runtime/runtime.js';
 
@@ -81,6 +83,8 @@ export class App extends EventEmitter<AppEvents> {
 
   constructor(options: AppOptions) {
     super();
+    // STREAM_APP_* variables fill what the code leaves out (docs/configuration.md).
+    options = withEnvOptions(options);
     this.options = resolveAppOptions(options);
     this.id = this.options.id;
     const given = options.logger;
@@ -388,6 +392,14 @@ export class App extends EventEmitter<AppEvents> {
   /** Stops the app because of `error` (logged, emitted as `failed`, kept as `failure`); a second failure is ignored. */
   fail(error: Error): void {
     this.#runtime.fail(error);
+  }
+
+  /**
+   * The app's topics (its own, dead letters, changelogs, leader, members) with who reads and writes each,
+   * its group and the prefixes of what it names at run time: what `stream-app topics` and `acls` show.
+   */
+  plan(): AppPlan {
+    return this.#runtime.plan();
   }
 
   /** The principal the broker sees, for the banner and ACL errors. */

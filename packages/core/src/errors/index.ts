@@ -7,7 +7,7 @@ export type { StreamAppErrorCode, StreamAppErrorOptions } from '@stream-app/cred
 
 /** What each code of the core carries in `details`, for programs that branch on it. */
 export interface CoreErrorDetails {
-  STREAM_APP_ERR_INVALID_OPTIONS: { option: string };
+  STREAM_APP_ERR_INVALID_OPTIONS: { option: string; variable: string };
   STREAM_APP_ERR_SSL: { broker: string; reason: string };
   STREAM_APP_ERR_RECORD_INVALID: { path: string; record: string; problems: unknown[] };
   STREAM_APP_ERR_DECODE: { codec: string; position: number };

@@ -25,6 +25,7 @@ import type { Timer, TimerParts } from '../timers/timer.js';
 import { WindowedTable, type WindowKindSpec, type WindowOptions } from '../windows/windowed-table.js';
 import { Topic, type TopicMessage, type TopicOwner } from '../topics/topic.js';
 import { declareTopics } from '../topology/declare.js';
+import type { AppPlan, TopicPlan } from '../topology/plan.js';
 import { Topology } from '../topology/topology.js';
 import { KafkaTransport } from '../transport/kafka-transport.js';
 import {
@@ -556,6 +557,42 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
   }
 
   // ── topics ───────────────────────────────────────────────────────────────
+
+  /** The app's topics and who reads and writes them, for the operations commands (see AppPlan). */
+  plan(): AppPlan {
+    const specs = [...this.#specs(), ...(this.#tables ? this.#tables.specs({ global: true }) : [])];
+    if (this.#tables) specs.push(...this.#tables.specs({ global: false }));
+    const agents = [...this.topology.agents.values()];
+    const changelogs = new Map(
+      [...(this.#tables?.tables.values() ?? [])].map((table) => [table.changelogTopic, table]),
+    );
+    const topics = specs.map((spec): TopicPlan => {
+      const readBy = this.topology.readers(spec.name).map((agent) => agent.name);
+      const sinkOf = agents
+        .filter((agent) => agent.sinks.some((sink) => typeof sink !== 'function' && sink.name === spec.name))
+        .map((agent) => agent.name);
+      const table = changelogs.get(spec.name);
+      if (table) return { ...spec, role: 'changelog', readBy: ['worker'], writtenBy: [`table ${table.name}`] };
+      if (spec.name === this.options.deadLetterTopic) {
+        return { ...spec, role: 'dead-letters', readBy, writtenBy: ['worker'] };
+      }
+      if (spec.name === this.timers.leaderTopic) return { ...spec, role: 'leader', readBy: ['worker'], writtenBy: [] };
+      if (spec.name === membersTopicName(this.id)) {
+        return { ...spec, role: 'members', readBy: ['worker'], writtenBy: ['worker'] };
+      }
+      const role = readBy.length > 0 ? 'source' : sinkOf.length > 0 ? 'sink' : 'declared';
+      return { ...spec, role, readBy, writtenBy: sinkOf.length > 0 ? sinkOf : readBy.length > 0 ? [] : ['app'] };
+    });
+    return {
+      id: this.id,
+      group: this.id,
+      topics,
+      internalTopicPrefix: `${this.id}-`,
+      transactionalIdPrefix: this.exactlyOnce ? `${this.id}-` : undefined,
+      declaresTopics: this.options.topicAllowDeclare,
+      processingGuarantee: this.options.processingGuarantee,
+    };
+  }
 
   /** The topics to declare (changelogs are declared by the table manager's turn in start). */
   #specs(): TopicSpec[] {
