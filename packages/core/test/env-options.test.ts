@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { App, StreamAppError } from '../src/index.js';
+import type { StreamAppError } from '../src/index.js';
+import { App } from '../src/index.js';
 import { withEnvOptions } from '../src/app/env-options.js';
 
 function failure(fn: () => unknown): StreamAppError {
