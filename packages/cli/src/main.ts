@@ -1,81 +1,95 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { TOKEN_HELP, tokenCommand } from './commands/token.js';
-import { WORKER_HELP, workerCommand } from './commands/worker.js';
+import { StreamAppError } from '@stream-app/credentials/errors';
+import { aclsCommand } from './commands/acls.js';
+import { agentsCommand } from './commands/agents.js';
+import { UsageError, type Command } from './commands/command.js';
+import { devCommand } from './commands/dev.js';
+import { sendCommand } from './commands/send.js';
+import { tablesCommand } from './commands/tables.js';
+import { tokenCommand } from './commands/token.js';
+import { topicsCommand } from './commands/topics.js';
+import { workerCommand } from './commands/worker.js';
 import type { Io } from './io.js';
+import { loadDotEnv } from './loader/dotenv.js';
+import { Output } from './output/output.js';
 
-const HELP = `stream-app: Faust-style stream processing for TypeScript, with OAuth to Kafka built in
+export const COMMANDS: readonly Command[] = [
+  workerCommand,
+  sendCommand,
+  agentsCommand,
+  tablesCommand,
+  topicsCommand,
+  tokenCommand,
+  aclsCommand,
+  devCommand,
+];
+
+function help(): string {
+  const width = Math.max(...COMMANDS.map((command) => command.name.length));
+  return `stream-app: Faust-style stream processing for TypeScript, with OAuth to Kafka built in
 
 usage: stream-app <command> [options]
 
 commands:
-  worker    run an app's agents (stream-app worker -A ./src/app.ts)
-  token     fetch an access token and show its claims (never the token)
-  help      this text
+${COMMANDS.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`).join('\n')}
 
-Run "stream-app <command> --help" for a command's options.`;
+Settings come from the app module, STREAM_APP_* variables and a .env file in the current directory
+(docs/configuration.md). Run "stream-app <command> --help" for a command's options.`;
+}
 
 /** Runs the command line; returns the exit code. */
-export async function main(argv: string[], io: Io): Promise<number> {
-  const [command, ...rest] = argv;
-  if (!command || command === 'help' || command === '--help' || command === '-h') {
-    io.out(HELP);
+export async function main(argv: string[], io: Io, cwd = process.cwd()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    io.out(help());
     return 0;
   }
-  if (command === '--version' || command === '-v') {
+  if (name === '--version' || name === '-v') {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
     io.out(pkg.version);
     return 0;
   }
-  if (command === 'worker') {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: rest,
-        options: {
-          app: { type: 'string', short: 'A' },
-          loglevel: { type: 'string', short: 'l' },
-          'log-format': { type: 'string' },
-          help: { type: 'boolean', short: 'h' },
-        },
-      });
-    } catch (error) {
-      io.err(`${WORKER_HELP}\n\nerror: ${(error as Error).message}`);
+  const command = COMMANDS.find((candidate) => candidate.name === name);
+  if (!command) {
+    io.err(`${help()}\n\nerror: unknown command "${name}"`);
+    return 2;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: command.positionals === true,
+    });
+  } catch (error) {
+    io.err(`${command.help}\n\nerror: ${(error as Error).message}`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    io.out(command.help);
+    return 0;
+  }
+  loadDotEnv(cwd, io.env);
+  const out = new Output(io, { json: (parsed.values as { json?: unknown }).json === true });
+  try {
+    return await command.run(parsed.values, parsed.positionals, { io, out, cwd });
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`${command.help}\n\nerror: ${error.message}`);
       return 2;
     }
-    if (parsed.values.help) {
-      io.out(WORKER_HELP);
-      return 0;
+    const { code, message, details } = error as StreamAppError & { details?: { problems?: unknown } };
+    if (out.json) io.out(JSON.stringify({ error: { code, message, ...(details ? { details } : {}) } }, null, 2));
+    // A refused Record lists each field on its own line.
+    const problems = Array.isArray(details?.problems) ? (details.problems as Array<{ message: string }>) : [];
+    if (problems.length > 0) {
+      out.error(`error ${code}: ${message.split(':')[0]}:`);
+      for (const problem of problems) out.error(`  - ${problem.message}`);
+    } else {
+      out.error(`error${code ? ` ${code}` : ''}: ${message}`);
     }
-    return workerCommand(parsed.values, io);
+    if (!(error instanceof StreamAppError) && process.env.STREAM_APP_DEBUG) io.err(String((error as Error).stack));
+    return 1;
   }
-  if (command === 'token') {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: rest,
-        options: {
-          issuer: { type: 'string' },
-          'token-endpoint': { type: 'string' },
-          'client-id': { type: 'string' },
-          'client-secret-env': { type: 'string' },
-          scope: { type: 'string' },
-          audience: { type: 'string' },
-          resource: { type: 'string' },
-          'allow-insecure-loopback': { type: 'boolean' },
-          help: { type: 'boolean' },
-        },
-      });
-    } catch (error) {
-      io.err(`${TOKEN_HELP}\n\nerror: ${(error as Error).message}`);
-      return 2;
-    }
-    if (parsed.values.help) {
-      io.out(TOKEN_HELP);
-      return 0;
-    }
-    return tokenCommand(parsed.values, io);
-  }
-  io.err(`${HELP}\n\nerror: unknown command "${command}"`);
-  return 2;
 }

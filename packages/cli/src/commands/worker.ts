@@ -2,9 +2,10 @@ import { createLogger, isLogLevel, type App, type LogLevel, type Logger } from '
 import { CoreError } from '@stream-app/core';
 import { loadApp } from '../loader/load-app.js';
 import type { Io } from '../io.js';
+import type { Command } from './command.js';
 import type { WebServer } from '@stream-app/web';
 
-export const WORKER_HELP = `usage: stream-app worker -A <module>[:<export>] [options]
+const WORKER_HELP = `usage: stream-app worker -A <module>[:<export>] [options]
 
 Runs the app's agents: joins the consumer group, consumes, processes and produces until
 SIGINT or SIGTERM, then drains, commits and closes.
@@ -12,7 +13,7 @@ SIGINT or SIGTERM, then drains, commits and closes.
 options:
   -A, --app <module>     the module that creates the App: a .ts or .js file; the App is its
                          default export, its export named "app", or the export named after ':'
-  -l, --loglevel <level> debug, info (default), warn or error
+  -l, --loglevel <level> debug, info (default; or $STREAM_APP_LOG_LEVEL), warn or error
       --log-format <f>   pretty (default on a terminal) or json (one object per line)
   -h, --help             this text`;
 
@@ -69,13 +70,25 @@ function banner(app: App, principal: string, webUrl: string | undefined): string
     .join('\n');
 }
 
+export const workerCommand: Command = {
+  name: 'worker',
+  summary: "run the app's agents (stream-app worker -A ./src/app.ts)",
+  help: WORKER_HELP,
+  options: {
+    app: { type: 'string', short: 'A' },
+    loglevel: { type: 'string', short: 'l' },
+    'log-format': { type: 'string' },
+  },
+  run: (values, _positionals, { io, cwd }) => runWorker(values as WorkerArgs, io, cwd),
+};
+
 /** `stream-app worker`: runs until a signal (exit 0 after a clean stop) or a failure (exit 1). */
-export async function workerCommand(args: WorkerArgs, io: Io, cwd = process.cwd()): Promise<number> {
+async function runWorker(args: WorkerArgs, io: Io, cwd: string): Promise<number> {
   if (!args.app) {
     io.err(`${WORKER_HELP}\n\nerror: -A <module> is required`);
     return 2;
   }
-  const level = args.loglevel ?? 'info';
+  const level = args.loglevel ?? io.env.STREAM_APP_LOG_LEVEL ?? 'info';
   if (!isLogLevel(level)) {
     io.err(`error: --loglevel must be debug, info, warn or error, got "${level}"`);
     return 2;

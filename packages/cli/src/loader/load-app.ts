@@ -42,9 +42,10 @@ export async function loadApp(spec: string, cwd: string): Promise<App> {
     const code = (error as { code?: string }).code;
     throw new CliError(
       'STREAM_APP_ERR_APP_LOAD',
-      code === 'ERR_MODULE_NOT_FOUND' && (error as Error).message.includes(file)
+      code === 'ERR_MODULE_NOT_FOUND' && !(error as Error).message.includes(' imported from ')
         ? `cannot find the app module ${file}`
-        : `loading ${modulePath} failed: ${(error as Error).message}`,
+        : `loading ${modulePath} failed: ${(error as Error).message}` +
+            (code === 'ERR_MODULE_NOT_FOUND' ? ' (install it where the app module can resolve it)' : ''),
       { cause: error },
     );
   }
