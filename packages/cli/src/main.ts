@@ -5,6 +5,7 @@ import { aclsCommand } from './commands/acls.js';
 import { agentsCommand } from './commands/agents.js';
 import { UsageError, type Command } from './commands/command.js';
 import { devCommand } from './commands/dev.js';
+import { doctorCommand } from './commands/doctor.js';
 import { sendCommand } from './commands/send.js';
 import { tablesCommand } from './commands/tables.js';
 import { tokenCommand } from './commands/token.js';
@@ -22,6 +23,7 @@ export const COMMANDS: readonly Command[] = [
   topicsCommand,
   tokenCommand,
   aclsCommand,
+  doctorCommand,
   devCommand,
 ];
 

@@ -15,7 +15,7 @@ export function printChecks(out: Output, checks: Check[]): void {
   const width = Math.max(0, ...checks.map((check) => check.name.length));
   for (const check of checks) {
     out.line(out.mark(check.mark, `${check.name.padEnd(width)}  ${check.message}`));
-    const indent = ' '.repeat(width + 4);
+    const indent = ' '.repeat(out.markWidth + width + 2);
     if (check.setting && check.mark !== 'ok') out.line(`${indent}${out.dim(`compare: ${check.setting}`)}`);
     if (check.fix && check.mark !== 'ok') out.line(`${indent}fix: ${check.fix}`);
   }

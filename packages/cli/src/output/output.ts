@@ -52,6 +52,11 @@ export class Output {
     return this.#color ? `\u001b[2m${text}\u001b[22m` : text;
   }
 
+  /** How many columns `mark()` puts before its text. */
+  get markWidth(): number {
+    return this.#color || this.#live ? 2 : 5;
+  }
+
   /** `✓ text` in green on a terminal, `ok   text` when piped. */
   mark(mark: Mark, text: string): string {
     const { symbol, plain, color } = MARKS[mark];
@@ -77,7 +82,11 @@ export class Output {
    * A step that takes a while: `label…` now, then its outcome on the same line (a terminal) or the next
    * (piped). Under --json it prints nothing.
    */
-  async step<T>(label: string, work: () => Promise<T>, done?: (value: T) => string): Promise<T> {
+  async step<T>(
+    label: string,
+    work: () => Promise<T>,
+    done?: (value: T) => string | { mark: Mark; text: string },
+  ): Promise<T> {
     if (this.json) return work();
     const started = Date.now();
     if (this.#live) this.#io.write?.(`${this.dim('›')} ${label}…`);
@@ -87,7 +96,9 @@ export class Output {
       const value = await work();
       clear();
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
-      this.#io.out(this.mark('ok', `${done ? done(value) : label} ${this.dim(`(${seconds} s)`)}`));
+      const outcome = done ? done(value) : label;
+      const { mark, text } = typeof outcome === 'string' ? { mark: 'ok' as const, text: outcome } : outcome;
+      this.#io.out(this.mark(mark, `${text} ${this.dim(`(${seconds} s)`)}`));
       return value;
     } catch (error) {
       clear();
