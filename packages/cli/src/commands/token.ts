@@ -21,7 +21,7 @@ where the token comes from (one of):
       --allow-insecure-loopback  plain HTTP to 127.0.0.1 / localhost (local testing only)
   --token-file <path>            a token saved in a file
 
---verify: check it as the broker's OAuthBearerValidatorCallbackHandler would, and say which claim
+--verify (implied by any of these): check it as the broker's OAuthBearerValidatorCallbackHandler would, and say which claim
 would make the broker refuse it and which broker setting to compare:
       --jwks <url|file>          sasl.oauthbearer.jwks.endpoint.url (default: jwks_uri of --expected-issuer)
       --expected-issuer <iss>    sasl.oauthbearer.expected.issuer
@@ -58,14 +58,18 @@ exit code: 0 token fetched (and, with --verify, the broker would accept it), 1 o
     const decoded = decodeToken(token.value);
     const now = Date.now();
     const expiresIn = Math.round((token.expiresAt - now) / 1000);
-    const expectations = values.verify ? await expectationsOf(values) : undefined;
+    const expires = Number.isFinite(token.expiresAt) ? new Date(token.expiresAt).toISOString() : null;
+    // Any broker expectation given means --verify.
+    const verify =
+      values.verify === true || ['jwks', 'expected-issuer', 'expected-audience'].some((name) => text(values, name));
+    const expectations = verify ? await expectationsOf(values) : undefined;
     const checks = expectations ? await verifyForBroker(token.value, expectations, now) : [];
     const scopes = decoded ? scopesOf(decoded.claims, expectations?.scopeClaim) : [];
     out.result({
       format: decoded ? 'jwt' : 'opaque',
       principal: token.principal ?? null,
-      expiresAt: new Date(token.expiresAt).toISOString(),
-      expiresInSeconds: expiresIn,
+      expiresAt: expires,
+      expiresInSeconds: expires ? expiresIn : null,
       scopes,
       header: decoded?.header ?? null,
       claims: decoded?.claims ?? null,

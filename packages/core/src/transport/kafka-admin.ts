@@ -1,6 +1,11 @@
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { CoreError, StreamAppError } from '../errors/index.js';
-import { connectClient, explainKafkaError, type KafkaDiagnostics } from '../kafka/kafka-diagnostics.js';
+import {
+  authenticationError,
+  connectClient,
+  explainKafkaError,
+  type KafkaDiagnostics,
+} from '../kafka/kafka-diagnostics.js';
 import type { KafkaTransportOptions } from './kafka-config.js';
 import { KafkaPartitionReader } from './kafka-partition-reader.js';
 import type { AdminPort, GroupMember, PartitionWatermarks, TopicPartitionOffset, TopicSpec } from './transport.js';
@@ -32,7 +37,7 @@ export class KafkaAdmin implements AdminPort {
 
   async partitionCounts(topics: string[]): Promise<Map<string, number>> {
     const admin = await this.#admin();
-    const existing = new Set(await admin.listTopics());
+    const existing = new Set(await admin.listTopics().catch((error: unknown) => this.#refused(error)));
     const present = topics.filter((topic) => existing.has(topic));
     const counts = new Map<string, number>();
     if (present.length === 0) return counts;
@@ -40,6 +45,17 @@ export class KafkaAdmin implements AdminPort {
       counts.set(topic.name, topic.partitions.length);
     }
     return counts;
+  }
+
+  /**
+   * The admin client's connect resolves before the broker has checked the credentials, so a refusal
+   * shows first as a transport failure of the next request: the broker's reason, when it gave one,
+   * replaces it.
+   */
+  #refused(error: unknown): never {
+    const failure = this.#diagnostics.authenticationFailure;
+    if (failure && !(error instanceof StreamAppError)) throw authenticationError(failure, error);
+    throw error;
   }
 
   async createTopics(specs: TopicSpec[]): Promise<void> {

@@ -17,6 +17,8 @@ export const TESTBED_CLIENTS = {
   restricted: { clientId: 'restricted', clientSecret: 'restricted-secret' },
   /** Authenticates fine, has no ACL at all. */
   noAcls: { clientId: 'no-acls', clientSecret: 'no-acls-secret' },
+  /** Starts with no ACL; the CLI's acls test grants it what `stream-app acls --apply` derives, and nothing else may. */
+  leastPrivilege: { clientId: 'least-privilege', clientSecret: 'least-privilege-secret' },
 } satisfies Record<string, IdentityProviderClient>;
 
 export interface TestbedOptions {
