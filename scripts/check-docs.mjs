@@ -49,3 +49,25 @@ const tsc = spawnSync(
 );
 if (tsc.status !== 0) fail(`a docs snippet does not compile (snippets are in ${relative(repoRoot, out)})`);
 process.stdout.write(`${files.length} docs snippets compile\n`);
+
+// Every error code raised in the packages' sources has its row in docs/errors.md.
+const sources = (dir) =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? sources(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
+  );
+const errorsDoc = readFileSync(join(repoRoot, 'docs', 'errors.md'), 'utf8');
+const codes = new Set(
+  readdirSync(join(repoRoot, 'packages')).flatMap((pkg) => {
+    const src = join(repoRoot, 'packages', pkg, 'src');
+    try {
+      return sources(src).flatMap((file) =>
+        [...readFileSync(file, 'utf8').matchAll(/STREAM_APP_ERR_[A-Z_]+/g)].map((m) => m[0]),
+      );
+    } catch {
+      return [];
+    }
+  }),
+);
+const undocumented = [...codes].filter((code) => !errorsDoc.includes(`\`${code}\``));
+if (undocumented.length > 0) fail(`error codes missing from docs/errors.md: ${undocumented.join(', ')}`);
+process.stdout.write(`${codes.size} error codes documented\n`);
