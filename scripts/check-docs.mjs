@@ -22,7 +22,12 @@ declare const fromSSO: (options: { profile: string }) => () => Promise<{ accessK
 `;
 
 const files = [];
-for (const doc of [join(repoRoot, 'README.md'), ...markdown(join(repoRoot, 'docs'))]) {
+// docs/api is generated from the sources' TSDoc (checked below), not written by hand.
+const api = join(repoRoot, 'docs', 'api');
+for (const doc of [
+  join(repoRoot, 'README.md'),
+  ...markdown(join(repoRoot, 'docs')).filter((file) => !file.startsWith(api)),
+]) {
   const blocks = [...readFileSync(doc, 'utf8').matchAll(/^```ts\n([\s\S]*?)^```$/gm)];
   blocks.forEach((block, index) => {
     const name = `${relative(repoRoot, doc).replace(/[^\w]+/g, '_')}_${index + 1}.ts`;
@@ -71,3 +76,32 @@ const codes = new Set(
 const undocumented = [...codes].filter((code) => !errorsDoc.includes(`\`${code}\``));
 if (undocumented.length > 0) fail(`error codes missing from docs/errors.md: ${undocumented.join(', ')}`);
 process.stdout.write(`${codes.size} error codes documented\n`);
+
+// The API reference matches the sources: regenerated here, compared file by file.
+const regenerated = join(repoRoot, '.cache', 'api-check');
+rmSync(regenerated, { recursive: true, force: true });
+const typedoc = spawnSync(
+  process.execPath,
+  [join(repoRoot, 'node_modules', 'typedoc', 'bin', 'typedoc'), '--out', regenerated],
+  { cwd: repoRoot, stdio: 'inherit' },
+);
+if (typedoc.status !== 0) fail('typedoc could not build the API reference');
+const listing = (dir) =>
+  markdown(dir)
+    .map((file) => relative(dir, file))
+    .sort();
+const expected = listing(regenerated);
+const stale = [
+  ...expected.filter((file) => {
+    try {
+      return readFileSync(join(api, file), 'utf8') !== readFileSync(join(regenerated, file), 'utf8');
+    } catch {
+      return true;
+    }
+  }),
+  ...listing(api).filter((file) => !expected.includes(file)),
+];
+if (stale.length > 0) {
+  fail(`docs/api is out of date (${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ', …' : ''}): run pnpm docs:api`);
+}
+process.stdout.write(`the API reference (${expected.length} pages) matches the sources\n`);

@@ -1,3 +1,8 @@
+/**
+ * The streaming core: App, topics, records, agents, streams, tables, windows, timers, the Kafka transport.
+ *
+ * @module @stream-app/core
+ */
 export { CoreError, StreamAppError } from './errors/index.js';
 export type { CoreErrorCode, CoreErrorDetails, StreamAppErrorCode } from './errors/index.js';
 export { KafkaDiagnostics, authenticationError, connectClient, explainKafkaError } from './kafka/kafka-diagnostics.js';

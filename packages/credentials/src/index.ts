@@ -1,3 +1,8 @@
+/**
+ * Credentials for Kafka: OAuth token providers and their lifecycle, SASL, mTLS, the JWT verifier.
+ *
+ * @module @stream-app/credentials
+ */
 export { CredentialsError, StreamAppError } from './errors.js';
 export type { CredentialsErrorCode, StreamAppErrorCode, StreamAppErrorOptions } from './errors.js';
 export { REDACTED, Secret, redact } from './secrets.js';

@@ -1,3 +1,8 @@
+/**
+ * One adapter per identity provider (Keycloak, Okta, Entra ID, Auth0, Google, AWS, Confluent Cloud, OIDC).
+ *
+ * @module @stream-app/identity-providers
+ */
 export { keycloak } from './adapters/keycloak.js';
 export type { KeycloakOptions } from './adapters/keycloak.js';
 export { oidc } from './adapters/oidc.js';

@@ -1,3 +1,8 @@
+/**
+ * The in-memory test driver for agents, and launchers of a real local Kafka broker and OIDC provider.
+ *
+ * @module @stream-app/testing
+ */
 export { startIdentityProvider } from './identity-provider/start-identity-provider.js';
 export type {
   GrantType,

@@ -1,3 +1,8 @@
+/**
+ * The worker's web server: pages, health, readiness, Prometheus metrics, table views, bearer tokens on routes.
+ *
+ * @module @stream-app/web
+ */
 export { startWebServer } from './server.js';
 export type { WebServer, WebServerOptions } from './server.js';
 export { BearerGuard } from './auth/bearer-guard.js';
