@@ -39,54 +39,52 @@ Exit code: 0 healthy (warnings allowed), 1 a check failed, 2 usage.`,
 };
 
 async function diagnose(app: App, values: OptionValues, { out, io }: CommandContext): Promise<number> {
-  {
-    const options = {
-      expectedIssuer: text(values, 'expected-issuer') ?? io.env.STREAM_APP_BROKER_EXPECTED_ISSUER,
-      expectedAudience: text(values, 'expected-audience') ?? io.env.STREAM_APP_BROKER_EXPECTED_AUDIENCE,
-    };
-    out.line(`stream-app doctor: ${app.id} against ${app.options.bootstrap}`);
-    out.line();
-    const checks: Check[] = [];
-    const section = async (label: string, run: () => Promise<Check[]>) => {
-      const found = await out.step(label, run, (result) => {
-        const { mark, text } = summary(result);
-        return { mark, text: `${label}: ${text}` };
-      });
-      checks.push(...found);
-      return found;
-    };
-    const identity = await section(
-      'identity provider and token',
-      async () => (await identityChecks(app, options)).checks,
-    );
-    const listeners = await section('listeners', () => listenerChecks(app));
-    const blocked = [...identity, ...listeners].some(
-      (check) => check.mark === 'fail' && (check.name === 'identity provider' || check.name.startsWith('listener')),
-    );
-    if (blocked) {
-      checks.push({ name: 'topics, acls', mark: 'info', message: 'not checked: fix the failures above first' });
+  const options = {
+    expectedIssuer: text(values, 'expected-issuer') ?? io.env.STREAM_APP_BROKER_EXPECTED_ISSUER,
+    expectedAudience: text(values, 'expected-audience') ?? io.env.STREAM_APP_BROKER_EXPECTED_AUDIENCE,
+  };
+  out.line(`stream-app doctor: ${app.id} against ${app.options.bootstrap}`);
+  out.line();
+  const checks: Check[] = [];
+  const section = async (label: string, run: () => Promise<Check[]>) => {
+    const found = await out.step(label, run, (result) => {
+      const { mark, text } = summary(result);
+      return { mark, text: `${label}: ${text}` };
+    });
+    checks.push(...found);
+    return found;
+  };
+  const identity = await section(
+    'identity provider and token',
+    async () => (await identityChecks(app, options)).checks,
+  );
+  const listeners = await section('listeners', () => listenerChecks(app));
+  const blocked = [...identity, ...listeners].some(
+    (check) => check.mark === 'fail' && (check.name === 'identity provider' || check.name.startsWith('listener')),
+  );
+  if (blocked) {
+    checks.push({ name: 'topics, acls', mark: 'info', message: 'not checked: fix the failures above first' });
+  } else {
+    const cluster = await section('authentication and topics', () => clusterChecks(app, io));
+    if (cluster.some((check) => check.name === 'authentication' && check.mark === 'fail')) {
+      checks.push({ name: 'acls', mark: 'info', message: 'not checked: the broker refused the credentials' });
     } else {
-      const cluster = await section('authentication and topics', () => clusterChecks(app, io));
-      if (cluster.some((check) => check.name === 'authentication' && check.mark === 'fail')) {
-        checks.push({ name: 'acls', mark: 'info', message: 'not checked: the broker refused the credentials' });
-      } else {
-        await section('acls', () => aclChecks(app, io));
-      }
+      await section('acls', () => aclChecks(app, io));
     }
-    const code = exitCodeOf(checks);
-    out.result({ app: app.id, healthy: code === 0, checks });
-    out.line();
-    printChecks(out, checks);
-    const failed = checks.filter((check) => check.mark === 'fail').length;
-    const warned = checks.filter((check) => check.mark === 'warn').length;
-    out.line();
-    out.line(
-      failed === 0
-        ? out.mark('ok', `healthy${warned > 0 ? ` (${warned} warning${warned > 1 ? 's' : ''})` : ''}`)
-        : out.mark('fail', `${failed} check${failed > 1 ? 's' : ''} failed`),
-    );
-    return code;
   }
+  const code = exitCodeOf(checks);
+  out.result({ app: app.id, healthy: code === 0, checks });
+  out.line();
+  printChecks(out, checks);
+  const failed = checks.filter((check) => check.mark === 'fail').length;
+  const warned = checks.filter((check) => check.mark === 'warn').length;
+  out.line();
+  out.line(
+    failed === 0
+      ? out.mark('ok', `healthy${warned > 0 ? ` (${warned} warning${warned > 1 ? 's' : ''})` : ''}`)
+      : out.mark('fail', `${failed} check${failed > 1 ? 's' : ''} failed`),
+  );
+  return code;
 }
 
 function summary(checks: Check[]): { mark: 'ok' | 'fail' | 'warn'; text: string } {
