@@ -72,9 +72,9 @@ export async function main(argv: string[], io: Io, cwd = process.cwd()): Promise
     io.out(command.help);
     return 0;
   }
-  loadDotEnv(cwd, io.env);
   const out = new Output(io, { json: (parsed.values as { json?: unknown }).json === true });
   try {
+    loadDotEnv(cwd, io.env);
     return await command.run(parsed.values, parsed.positionals, { io, out, cwd });
   } catch (error) {
     if (error instanceof UsageError) {

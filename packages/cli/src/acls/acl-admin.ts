@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Admin, SASLOptions } from 'kafkajs';
 import type { App } from '@stream-app/core';
 import type { AclOperation, AclPattern, AclResource, AclRule } from './derive-acls.js';
@@ -11,6 +12,8 @@ export interface AclBinding {
   operation: AclOperation | string;
   permission: 'allow' | 'deny';
   host: string;
+  /** Granted to `User:*`, every principal. */
+  wildcard?: boolean;
 }
 
 /** Where the admin connection goes and as whom: the app's own, or STREAM_APP_ADMIN_* when set. */
@@ -121,9 +124,13 @@ async function adminSasl(
       );
     }
     const username = env.STREAM_APP_ADMIN_SASL_USERNAME ?? '';
-    const password = env.STREAM_APP_ADMIN_SASL_PASSWORD;
+    const file = env.STREAM_APP_ADMIN_SASL_PASSWORD_FILE;
+    const password = env.STREAM_APP_ADMIN_SASL_PASSWORD || (file ? readSecret(file) : undefined);
     if (!password) {
-      throw new CliError('STREAM_APP_ERR_ACL_ADMIN', 'set $STREAM_APP_ADMIN_SASL_PASSWORD for the admin user');
+      throw new CliError(
+        'STREAM_APP_ERR_ACL_ADMIN',
+        'set $STREAM_APP_ADMIN_SASL_PASSWORD or $STREAM_APP_ADMIN_SASL_PASSWORD_FILE for the admin user',
+      );
     }
     return {
       sasl: { mechanism, username, password } as SASLOptions,
@@ -162,7 +169,14 @@ function sslOf(app: App): boolean {
   return Boolean(credentials?.ssl);
 }
 
+/** The principal's bindings and those of `User:*`, which the authorizer applies to it as well. */
 async function list(admin: KafkaJsAdmin, principal: string): Promise<AclBinding[]> {
+  const own = await listOf(admin, principal);
+  if (principal === 'User:*') return own;
+  return [...own, ...(await listOf(admin, 'User:*')).map((binding) => ({ ...binding, wildcard: true }))];
+}
+
+async function listOf(admin: KafkaJsAdmin, principal: string): Promise<AclBinding[]> {
   const { resources } = await admin.describeAcls({
     resourceType: 1,
     resourcePatternType: 1,
@@ -205,4 +219,15 @@ async function create(admin: KafkaJsAdmin, principal: string, rules: AclRule[]):
       })),
     ) as never,
   });
+}
+
+function readSecret(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new CliError(
+      'STREAM_APP_ERR_ACL_ADMIN',
+      `$STREAM_APP_ADMIN_SASL_PASSWORD_FILE names ${file}, which cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
 }

@@ -23,12 +23,10 @@ function matchesResource(binding: AclBinding, rule: AclRule): boolean {
   return binding.patternType === 'prefixed' && rule.name.startsWith(binding.name);
 }
 
+// An allow of Read (say) also allows Describe; a deny denies only its own operation (or All).
 function grants(binding: AclBinding, operation: AclOperation): boolean {
-  return (
-    binding.operation === operation ||
-    binding.operation === 'All' ||
-    (IMPLIES[operation] ?? []).includes(binding.operation)
-  );
+  if (binding.operation === operation || binding.operation === 'All') return true;
+  return binding.permission === 'allow' && (IMPLIES[operation] ?? []).includes(binding.operation);
 }
 
 /** Compares what the app needs with what the broker holds for its principal, the way Kafka's authorizer would. */
@@ -50,7 +48,8 @@ export function compareAcls(rules: AclRule[], bindings: AclBinding[]): AclCompar
         rule.patternType === binding.patternType &&
         rule.operations.includes(binding.operation as AclOperation),
     );
-  const broader = bindings.filter((binding) => binding.permission === 'allow' && !exact(binding));
+  // What the wildcard principal User:* holds is everyone's, not this principal's to narrow.
+  const broader = bindings.filter((binding) => binding.permission === 'allow' && !binding.wildcard && !exact(binding));
   return { missing, broader };
 }
 

@@ -22,7 +22,7 @@ export interface AclRule {
  *   outside the app's prefix): Write, Describe;
  * - everything it names `<id>-…` at run time (changelogs, repartition, leader, members, reply and the
  *   default dead-letter topics), as one prefixed rule: Read, Write, Describe;
- * - its consumer group `<id>`: Read, Describe;
+ * - its consumer group `<id>`, and the `<id>-replies-…` groups of `ask()` callers: Read, Describe;
  * - under exactly once, its transactional ids `<id>-…`: Write, Describe;
  * - when it may declare topics, Create on those same topics (Kafka authorizes CreateTopics by Create
  *   on the topic as well as on the cluster, so the cluster-wide right is not needed).
@@ -64,6 +64,13 @@ export function deriveAcls(plan: AppPlan): AclRule[] {
     patternType: 'literal',
     operations: ['Read', 'Describe'],
     reason: 'the consumer group its workers join and commit offsets in',
+  });
+  rules.push({
+    resourceType: 'group',
+    name: `${plan.group}-replies-`,
+    patternType: 'prefixed',
+    operations: ['Read', 'Describe'],
+    reason: 'the reply consumers of agent.ask() callers (a group <id>-replies-<uuid> each)',
   });
   if (plan.transactionalIdPrefix) {
     rules.push({

@@ -1,3 +1,4 @@
+import type { App } from '@stream-app/core';
 import { withAclAdmin } from '../acls/acl-admin.js';
 import { compareAcls, describeBinding, describeRule } from '../acls/compare-acls.js';
 import { deriveAcls, kafkaAclsCommands } from '../acls/derive-acls.js';
@@ -31,7 +32,7 @@ STREAM_APP_ADMIN_SASL_USERNAME and STREAM_APP_ADMIN_SASL_PASSWORD, to STREAM_APP
     if (values.apply && values.check) throw new UsageError('give --apply or --check, not both');
     const app = await appOf(values, context);
     const { out, io } = context;
-    const principal = text(values, 'principal') ?? (await app.principal());
+    const principal = text(values, 'principal') ?? (await principalOf(app));
     if (!principal.startsWith('User:') || principal === 'User:unknown') {
       throw new CliError(
         'STREAM_APP_ERR_ACL_ADMIN',
@@ -58,8 +59,12 @@ STREAM_APP_ADMIN_SASL_USERNAME and STREAM_APP_ADMIN_SASL_PASSWORD, to STREAM_APP
         );
         for (const rule of rules) out.line(`  ${describeRule(rule)}`);
       }
-      const bindings = await admin.list(principal);
-      const { missing, broader } = compareAcls(rules, bindings);
+      // The broker's authorizer takes new ACLs in a moment after they are created (KRaft propagates them).
+      let { missing, broader } = compareAcls(rules, await admin.list(principal));
+      for (let tries = 0; values.apply && missing.length > 0 && tries < 20; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        ({ missing, broader } = compareAcls(rules, await admin.list(principal)));
+      }
       out.result({
         principal,
         ...(values.apply ? { applied: rules } : {}),
@@ -90,3 +95,10 @@ STREAM_APP_ADMIN_SASL_USERNAME and STREAM_APP_ADMIN_SASL_PASSWORD, to STREAM_APP
     });
   },
 };
+
+/** The app's principal; for OAuth it needs a token, whose failure is reported as such. */
+async function principalOf(app: App): Promise<string> {
+  const credentials = app.options.credentials;
+  if (credentials?.kind === 'oauth') return `User:${(await credentials.lifecycle.token()).principal ?? 'unknown'}`;
+  return app.principal();
+}

@@ -101,10 +101,13 @@ exit code: 0 token fetched (and, with --verify, the broker would accept it), 1 o
     printChecks(out, checks);
     const code = exitCodeOf(checks);
     out.line();
+    const unsigned = checks.some((check) => check.name === 'signature' && check.mark === 'warn');
     out.line(
-      code === 0
-        ? out.mark('ok', 'the broker would accept this token')
-        : out.mark('fail', 'the broker would refuse this token'),
+      code !== 0
+        ? out.mark('fail', 'the broker would refuse this token')
+        : unsigned
+          ? out.mark('warn', 'the broker would accept this token if its signature is good (not checked: no --jwks)')
+          : out.mark('ok', 'the broker would accept this token'),
     );
     return code;
   },

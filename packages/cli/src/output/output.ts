@@ -25,7 +25,8 @@ export class Output {
     this.json = options.json === true;
     const tty = io.isTTY?.() ?? false;
     // NO_COLOR (https://no-color.org) wins; FORCE_COLOR turns colors on when piped.
-    this.#color = !io.env.NO_COLOR && (Boolean(io.env.FORCE_COLOR) || tty);
+    const force = io.env.FORCE_COLOR;
+    this.#color = !io.env.NO_COLOR && (force === undefined || force === '' ? tty : force !== '0' && force !== 'false');
     this.#live = tty && !this.json;
   }
 

@@ -569,7 +569,7 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
     const topics = specs.map((spec): TopicPlan => {
       const readBy = this.topology.readers(spec.name).map((agent) => agent.name);
       const sinkOf = agents
-        .filter((agent) => agent.sinks.some((sink) => typeof sink !== 'function' && sink.name === spec.name))
+        .filter((agent) => agent.sinks.some((sink) => typeof sink !== 'function' && sinkTopic(sink) === spec.name))
         .map((agent) => agent.name);
       const table = changelogs.get(spec.name);
       if (table) return { ...spec, role: 'changelog', readBy: ['worker'], writtenBy: [`table ${table.name}`] };
@@ -663,4 +663,9 @@ export class Runtime implements AgentRuntime, TopicOwner, TableOwner {
       });
     }
   }
+}
+
+/** The topic a sink writes to: a topic's own name, or the topic of an agent that is a sink. */
+function sinkTopic(sink: { name: string; topic?: { name: string } }): string {
+  return sink.topic?.name ?? sink.name;
 }
