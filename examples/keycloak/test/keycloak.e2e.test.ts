@@ -82,6 +82,7 @@ it('with only the derived ACLs, doctor is healthy and the worker processes a rea
   const worker = pool.start(fileURLToPath(new URL('../src/app.ts', import.meta.url)), appEnv());
   await worker.waitFor(/^ready in/, 'the worker to be ready');
   await worker.waitFor(/partitions assigned/, 'its partitions');
+  expect(worker.output).toContainEqual(expect.stringMatching(new RegExp(`^\\s*principal\\s+${principal}$`)));
   // The readings come from another principal (the admin): the app may read its source, not write it.
   const producer = adminKafka(kafka).producer();
   await producer.connect();

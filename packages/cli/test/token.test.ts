@@ -27,9 +27,9 @@ describe('stream-app token', () => {
     const run = io({ STREAM_APP_CLIENT_SECRET: app.clientSecret });
     expect(await main(args, run.value)).toBe(0);
     const text = run.out.join('\n');
-    expect(text).toContain(`principal   ${app.clientId}`);
-    expect(text).toContain(`iss         "${testbed.identityProvider.issuer}"`);
-    expect(text).toContain(`aud         "${testbed.identityProvider.audience}"`);
+    expect(text).toMatch(new RegExp(`^principal +User:${app.clientId}$`, 'm'));
+    expect(text).toMatch(new RegExp(`^ {2}iss +"${testbed.identityProvider.issuer}"$`, 'm'));
+    expect(text).toMatch(new RegExp(`^ {2}aud +"${testbed.identityProvider.audience}"$`, 'm'));
     expect(text).not.toMatch(/eyJ[\w-]+\.eyJ/);
     expect(text).not.toContain(app.clientSecret);
   });
