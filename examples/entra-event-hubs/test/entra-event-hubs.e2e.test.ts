@@ -3,9 +3,8 @@
 // plays Entra's v2.0 token endpoint (client credentials with a client secret, as Microsoft documents it)
 // and signs with the test bed identity provider's key, which the broker trusts; the broker stands in for
 // Event Hubs, and Kafka ACLs on the service principal stand in for its RBAC role assignments.
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,7 +14,8 @@ import { adminKafka } from '@stream-app/testing';
 import { useTestbed } from '@stream-app/testing/vitest';
 import { importJWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_BIN, runCli } from '../../../packages/cli/test/helpers/cli-process.js';
+import { runCli } from '../../../packages/cli/test/helpers/cli-process.js';
+import { spawnWorker } from '../../../packages/cli/test/helpers/worker-process.js';
 
 const testbed = useTestbed();
 const idp = testbed.identityProvider;
@@ -184,9 +184,9 @@ describe('examples/entra-event-hubs', () => {
 
     const worker = startWorker(appEnv());
     try {
-      await worker.waitFor(/^ready in/, 'the worker to be ready');
+      await worker.waitFor(/^ready in/, 'the worker to be ready', 90_000);
       expect(worker.output.join('\n')).toMatch(principalRow);
-      await worker.waitFor(/partitions assigned/, 'its partitions');
+      await worker.waitFor(/partitions assigned/, 'its partitions', 90_000);
       // An upstream producer (the admin here) sends an order to the event hub.
       const producer = adminKafka(testbed.kafka).producer();
       await producer.connect();
@@ -195,7 +195,7 @@ describe('examples/entra-event-hubs', () => {
         messages: [{ key: 'o-1', value: JSON.stringify({ orderId: `o-${id}`, amount: 19.5 }) }],
       });
       await producer.disconnect();
-      await worker.waitFor(new RegExp(`order o-${id} fulfilled \\(19\\.50\\)`), 'the order to be processed');
+      await worker.waitFor(new RegExp(`order o-${id} fulfilled \\(19\\.50\\)`), 'the order to be processed', 90_000);
       worker.process.kill('SIGTERM');
       expect(await worker.exited).toBe(0);
       expectNoSecrets(worker.output.join('\n') + applied.output + check.output);
@@ -205,32 +205,6 @@ describe('examples/entra-event-hubs', () => {
   }, 300_000);
 });
 
-/** `stream-app worker -A src/app.ts` in a clean environment, its output kept (and logged for the run's secret scan). */
-function startWorker(env: { [name: string]: string }) {
-  const child = spawn(process.execPath, [CLI_BIN, 'worker', '-A', APP, '--log-format', 'json'], {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '', UV_THREADPOOL_SIZE: '16', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logDir = process.env.STREAM_APP_TEST_LOG_DIR;
-  const log = logDir ? createWriteStream(join(logDir, `entra-worker-${child.pid}.log`)) : undefined;
-  log?.on('error', () => {});
-  const output: string[] = [];
-  const collect = (chunk: Buffer) => {
-    log?.write(chunk);
-    output.push(...chunk.toString().split('\n').filter(Boolean));
-  };
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => (log?.end(), resolve(code))));
-  const waitFor = async (pattern: RegExp, what: string, timeoutMs = 90_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!output.some((line) => pattern.test(line))) {
-      if (Date.now() > deadline || child.exitCode !== null) {
-        throw new Error(`no ${what}; worker output:\n${output.join('\n')}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  };
-  return { process: child, output, exited, waitFor };
-}
+/** `stream-app worker -A src/app.ts` in a clean environment (no AWS_* or STREAM_APP_* of the developer's). */
+const startWorker = (env: { [name: string]: string }) =>
+  spawnWorker(APP, { cwd: dir, env: { PATH: process.env.PATH ?? '', UV_THREADPOOL_SIZE: '16', ...env } });

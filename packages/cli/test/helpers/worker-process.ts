@@ -19,6 +19,23 @@ export interface Worker {
 /** Starts `stream-app worker -A <app>` with the testbed's broker and the test app client in its environment. */
 export function startWorker(testbed: TestbedInfo, app: string, env: { [name: string]: string }): Worker {
   const client = testbed.clients.app;
+  return spawnWorker(app, {
+    env: {
+      ...process.env,
+      KAFKA_BOOTSTRAP: testbed.kafka.bootstrap.oauth,
+      OIDC_TOKEN_ENDPOINT: testbed.identityProvider.tokenEndpoint,
+      OIDC_CLIENT_ID: client.clientId,
+      OIDC_CLIENT_SECRET: client.clientSecret,
+      ...env,
+    },
+  });
+}
+
+/**
+ * Starts `stream-app worker -A <app>` with exactly the environment given (an example's test passes a clean
+ * one, so that a developer's own AWS_* or STREAM_APP_* variables cannot leak in), in `cwd`.
+ */
+export function spawnWorker(app: string, options: { env: NodeJS.ProcessEnv; cwd?: string }): Worker {
   const child = spawn(
     process.execPath,
     [
@@ -32,17 +49,7 @@ export function startWorker(testbed: TestbedInfo, app: string, env: { [name: str
         ? ['--loglevel', process.env.STREAM_APP_TEST_WORKER_LOGLEVEL]
         : []),
     ],
-    {
-      env: {
-        ...process.env,
-        KAFKA_BOOTSTRAP: testbed.kafka.bootstrap.oauth,
-        OIDC_TOKEN_ENDPOINT: testbed.identityProvider.tokenEndpoint,
-        OIDC_CLIENT_ID: client.clientId,
-        OIDC_CLIENT_SECRET: client.clientSecret,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    { env: options.env, ...(options.cwd ? { cwd: options.cwd } : {}), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const output: string[] = [];
   const listeners = new Set<() => void>();
@@ -50,7 +57,6 @@ export function startWorker(testbed: TestbedInfo, app: string, env: { [name: str
   const dir = process.env.STREAM_APP_TEST_LOG_DIR;
   const log = dir ? createWriteStream(join(dir, `worker-${process.pid}-${child.pid}.log`), { flags: 'a' }) : undefined;
   log?.on('error', () => {}); // the scan misses a line rather than the test failing on it
-  child.once('close', () => log?.end());
   const collect = (chunk: Buffer) => {
     log?.write(chunk);
     output.push(...chunk.toString().split('\n').filter(Boolean));
@@ -58,6 +64,13 @@ export function startWorker(testbed: TestbedInfo, app: string, env: { [name: str
   };
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
+  // After 'close' all output has been read: a pattern not seen by then will never come.
+  let closed = false;
+  child.once('close', () => {
+    closed = true;
+    log?.end();
+    for (const listener of listeners) listener();
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
     process: child,
@@ -65,17 +78,20 @@ export function startWorker(testbed: TestbedInfo, app: string, env: { [name: str
     exited,
     waitFor: (pattern, what, timeoutMs = 60_000) =>
       new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if (output.some((line) => pattern.test(line))) {
-            listeners.delete(check);
-            clearTimeout(timer);
-            resolve();
-          }
-        };
-        const timer = setTimeout(() => {
+        const settle = (error?: Error) => {
           listeners.delete(check);
-          reject(new Error(`timed out waiting for ${what}; worker output:\n${output.join('\n')}`));
-        }, timeoutMs);
+          clearTimeout(timer);
+          if (error) reject(error);
+          else resolve();
+        };
+        const check = () => {
+          if (output.some((line) => pattern.test(line))) settle();
+          else if (closed) settle(new Error(`the worker exited before ${what}; worker output:\n${output.join('\n')}`));
+        };
+        const timer = setTimeout(
+          () => settle(new Error(`timed out waiting for ${what}; worker output:\n${output.join('\n')}`)),
+          timeoutMs,
+        );
         listeners.add(check);
         check();
       }),
